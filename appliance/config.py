@@ -1,0 +1,216 @@
+"""Appliance configuration: TOML parsed once into frozen, typed objects.
+
+Every mistake is reported with the key it concerns (`alarms.waiting_warn: ...`), all at
+once, so a technician fixes a file in one round. Secrets are never part of the config:
+keys ending in `_file` point at files that hold them.
+"""
+
+from __future__ import annotations
+
+import socket
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+import msgspec
+
+from appliance.contract import DEFAULT_PREFIX, IDENTIFIER
+from appliance.errors import ConfigError
+
+Identifier = Annotated[str, msgspec.Meta(pattern=rf"^{IDENTIFIER.pattern}\Z")]
+PositiveSeconds = Annotated[float, msgspec.Meta(gt=0, le=86_400)]
+NonNegativeInt = Annotated[int, msgspec.Meta(ge=0, le=100_000)]
+
+
+class Section(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    pass
+
+
+def _default_appliance_id() -> str:
+    name = socket.gethostname().split(".")[0].lower()
+    return name if IDENTIFIER.fullmatch(name) else "appliance"
+
+
+class SiteConfig(Section, frozen=True, kw_only=True):
+    id: Identifier
+    name: str = ""
+    appliance: Identifier = msgspec.field(default_factory=_default_appliance_id)
+
+
+class MqttConfig(Section, frozen=True, kw_only=True):
+    url: str = "mqtt://localhost:1883"
+    prefix: str = DEFAULT_PREFIX
+    username: str = ""
+    password_file: str = ""
+    ca_file: str = ""
+    cert_file: str = ""
+    key_file: str = ""
+    protocol: Literal["5", "3.1.1"] = "5"
+    keepalive_s: Annotated[int, msgspec.Meta(ge=5, le=3600)] = 30
+    stale_after_s: PositiveSeconds = 90.0
+    health_interval_s: PositiveSeconds = 60.0
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or "localhost"
+
+    @property
+    def port(self) -> int:
+        parts = urlsplit(self.url)
+        return parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+
+    @property
+    def tls(self) -> bool:
+        return urlsplit(self.url).scheme == "mqtts"
+
+
+class QueuesConfig(Section, frozen=True, kw_only=True):
+    show: tuple[Identifier, ...] = ()  # empty: every queue the phone system publishes
+
+
+class AgentsConfig(Section, frozen=True, kw_only=True):
+    # "queues": agents serving a shown queue; "site": only this site's own staff.
+    show: Literal["queues", "site"] = "queues"
+
+
+class AlarmsConfig(Section, frozen=True, kw_only=True):
+    waiting_warn: NonNegativeInt = 3
+    waiting_critical: NonNegativeInt = 6
+    longest_wait_warn_s: PositiveSeconds = 120.0
+    longest_wait_critical_s: PositiveSeconds = 300.0
+
+
+class WebConfig(Section, frozen=True, kw_only=True):
+    listen: str = "0.0.0.0:8080"  # noqa: S104 - the wallboard is meant for the LAN's TVs
+    language: Literal["da", "en"] = "da"
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]") or "0.0.0.0"  # noqa: S104
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+
+class Config(Section, frozen=True, kw_only=True):
+    site: SiteConfig
+    mqtt: MqttConfig = MqttConfig()
+    queues: QueuesConfig = QueuesConfig()
+    agents: AgentsConfig = AgentsConfig()
+    alarms: AlarmsConfig = AlarmsConfig()
+    web: WebConfig = WebConfig()
+
+
+# --- parsing --------------------------------------------------------------------------
+
+
+def _collect(data: Any, kind: type[msgspec.Struct], path: str, errors: list[str]) -> None:
+    """Check `data` against `kind` key by key, so that every mistake is found."""
+    if not isinstance(data, dict):
+        errors.append(f"{path or 'config'}: expected a table, got {type(data).__name__}")
+        return
+    fields = {field.encode_name: field for field in msgspec.structs.fields(kind)}
+    for key in data.keys() - fields.keys():
+        errors.append(f"{_join(path, key)}: unknown key")
+    for name, field in fields.items():
+        key_path = _join(path, name)
+        if name not in data:
+            if field.required:
+                errors.append(f"{key_path}: missing")
+            continue
+        if isinstance(field.type, type) and issubclass(field.type, msgspec.Struct):
+            _collect(data[name], field.type, key_path, errors)
+            continue
+        try:
+            msgspec.convert(data[name], field.type)
+        except msgspec.ValidationError as error:
+            errors.append(f"{key_path}: {_plain(str(error))}")
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _plain(message: str) -> str:
+    # msgspec says "Expected `int`, got `str` - at `$[0]`"; technicians need less punctuation.
+    text, _, where = message.partition(" - at `$")
+    text = text.replace("`", "")
+    return f"{text} (item {where.rstrip('`')})" if where else text
+
+
+def _check_consistency(config: Config) -> list[str]:
+    errors = []
+    alarms = config.alarms
+    if alarms.waiting_warn > alarms.waiting_critical:
+        errors.append("alarms.waiting_warn: must not be above alarms.waiting_critical")
+    if alarms.longest_wait_warn_s > alarms.longest_wait_critical_s:
+        errors.append(
+            "alarms.longest_wait_warn_s: must not be above alarms.longest_wait_critical_s"
+        )
+    url = urlsplit(config.mqtt.url)
+    if url.scheme not in ("mqtt", "mqtts") or not url.hostname:
+        errors.append("mqtt.url: expected mqtt://host[:port] or mqtts://host[:port]")
+    if url.password:
+        errors.append("mqtt.url: put the password in mqtt.password_file, not in the URL")
+    try:
+        url.port  # noqa: B018 - raises on a port out of range
+    except ValueError as error:
+        errors.append(f"mqtt.url: {error}")
+    prefix = config.mqtt.prefix
+    if not prefix or prefix.startswith("/") or prefix.endswith("/") or set("#+") & set(prefix):
+        errors.append("mqtt.prefix: no wildcards and no leading or trailing '/'")
+    for key in ("password_file", "ca_file", "cert_file", "key_file"):
+        value = getattr(config.mqtt, key)
+        if value and not Path(value).is_file():
+            errors.append(f"mqtt.{key}: no such file: {value}")
+    if config.mqtt.password_file and not config.mqtt.username and not url.username:
+        errors.append("mqtt.password_file: needs mqtt.username")
+    host, _, port = config.web.listen.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        errors.append("web.listen: expected host:port, e.g. 0.0.0.0:8080")
+    if len(set(config.queues.show)) != len(config.queues.show):
+        errors.append("queues.show: lists a queue twice")
+    return errors
+
+
+def parse_config(text: str, source: str = "config") -> Config:
+    """Parse TOML text; raise ConfigError listing every mistake by key."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(source, [f"not valid TOML: {error}"]) from error
+    errors: list[str] = []
+    _collect(data, Config, "", errors)
+    if errors:
+        raise ConfigError(source, sorted(errors))
+    config = msgspec.convert(data, Config)
+    errors = _check_consistency(config)
+    if errors:
+        raise ConfigError(source, errors)
+    return config
+
+
+def load_config(path: str | Path) -> Config:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(str(path), [f"cannot read: {error.strerror}"]) from error
+    return parse_config(text, str(path))
+
+
+def read_secret(path: str) -> str | None:
+    """The first line of a secret file, or None when no file is configured."""
+    if not path:
+        return None
+    return Path(path).read_text(encoding="utf-8").splitlines()[0].strip()
+
+
+def redacted(config: Config) -> dict[str, Any]:
+    """The config as a dict that is safe to log: file paths only, never file contents."""
+    data: dict[str, Any] = msgspec.to_builtins(config)
+    url = urlsplit(config.mqtt.url)
+    if url.username:
+        data["mqtt"]["url"] = url._replace(netloc=f"***@{url.hostname}:{url.port}").geturl()
+    return data

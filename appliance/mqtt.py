@@ -1,0 +1,195 @@
+"""The one MQTT adapter: every byte to or from the broker passes through here.
+
+`MqttLink.run()` keeps a connection up for as long as it runs: it connects, announces
+availability (retained `online`, `offline` as last will and on clean shutdown),
+subscribes, hands each message to `on_message`, and on any failure waits a jittered,
+capped, exponentially growing delay before it tries again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import ssl
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import NoReturn
+
+import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from appliance.config import MqttConfig, read_secret
+from appliance.errors import NotConnectedError
+
+log = logging.getLogger(__name__)
+
+MessageHandler = Callable[[str, bytes], None]
+ConnectionHandler = Callable[[bool, str], None]
+
+
+@dataclass(slots=True)
+class Backoff:
+    """Full-jitter exponential backoff: spreads 19 appliances' reconnects after an outage."""
+
+    first_s: float = 0.5
+    cap_s: float = 30.0
+    attempt: int = 0
+
+    def next_delay(self) -> float:
+        ceiling = min(self.cap_s, self.first_s * 2**self.attempt)
+        self.attempt += 1
+        return random.uniform(ceiling / 2, ceiling)
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+def _tls_context(config: MqttConfig) -> ssl.SSLContext | None:
+    if not config.tls:
+        return None
+    context = ssl.create_default_context(cafile=config.ca_file or None)
+    if config.cert_file:
+        context.load_cert_chain(config.cert_file, config.key_file or None)
+    return context
+
+
+def describe_error(error: BaseException) -> str:
+    """A one-line reason a technician can act on."""
+    if isinstance(error, aiomqtt.MqttCodeError) and error.rc in (4, 5, 134, 135):
+        return f"broker refused the login (wrong username or password?): {error}"
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return f"broker certificate not trusted: {error.verify_message}"
+    if isinstance(error, ssl.SSLError):
+        return f"TLS failed: {error.reason or error}"
+    if isinstance(error, TimeoutError):
+        return "broker did not answer in time"
+    return str(error) or type(error).__name__
+
+
+class MqttLink:
+    def __init__(
+        self,
+        config: MqttConfig,
+        *,
+        client_id: str,
+        subscriptions: Sequence[str],
+        on_message: MessageHandler,
+        on_connection: ConnectionHandler | None = None,
+        availability_topic: str | None = None,
+        backoff: Backoff | None = None,
+        connect_timeout_s: float = 10.0,
+    ) -> None:
+        self._config = config
+        self._client_id = client_id
+        self._subscriptions = list(subscriptions)
+        self._on_message = on_message
+        self._on_connection = on_connection or (lambda _up, _why: None)
+        self._availability = availability_topic
+        self._backoff = backoff or Backoff()
+        self._timeout = connect_timeout_s
+        self._client: aiomqtt.Client | None = None
+        self._ready = asyncio.Event()
+        self.last_error = "not connected yet"
+
+    @property
+    def connected(self) -> bool:
+        return self._client is not None
+
+    @property
+    def protocol(self) -> aiomqtt.ProtocolVersion:
+        if self._config.protocol == "5":
+            return aiomqtt.ProtocolVersion.V5
+        return aiomqtt.ProtocolVersion.V311
+
+    async def wait_connected(self) -> None:
+        await self._ready.wait()
+
+    def _make_client(self) -> aiomqtt.Client:
+        will = None
+        if self._availability:
+            will = aiomqtt.Will(self._availability, b"offline", qos=1, retain=True)
+        return aiomqtt.Client(
+            self._config.host,
+            self._config.port,
+            username=self._config.username or None,
+            password=read_secret(self._config.password_file),
+            identifier=self._client_id,
+            protocol=self.protocol,
+            will=will,
+            keepalive=self._config.keepalive_s,
+            timeout=self._timeout,
+            tls_context=_tls_context(self._config),
+        )
+
+    async def run(self) -> NoReturn:
+        while True:
+            try:
+                await self._session()
+            except (aiomqtt.MqttError, OSError, ssl.SSLError) as error:
+                self._went_down(describe_error(error))
+            delay = self._backoff.next_delay()
+            log.info("reconnecting to %s in %.1f s", self._config.host, delay)
+            await asyncio.sleep(delay)
+
+    async def _session(self) -> None:
+        async with self._make_client() as client:
+            try:
+                if self._availability:
+                    await client.publish(self._availability, b"online", qos=1, retain=True)
+                self._client = client
+                self._on_connection(True, "connected")
+                await client.subscribe([(topic, 1) for topic in self._subscriptions])
+                log.info("connected to %s:%d", self._config.host, self._config.port)
+                self._backoff.reset()
+                self.last_error = ""
+                self._ready.set()
+                async for message in client.messages:
+                    payload = message.payload
+                    if isinstance(payload, bytes | bytearray):
+                        self._on_message(message.topic.value, bytes(payload))
+            except asyncio.CancelledError:
+                await self._say_goodbye(client)
+                raise
+            finally:
+                self._client = None
+                self._ready.clear()
+        raise aiomqtt.MqttError("connection closed")
+
+    async def _say_goodbye(self, client: aiomqtt.Client) -> None:
+        """On a clean shutdown the last will is not sent: say `offline` ourselves."""
+        if not self._availability:
+            return
+        with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+            async with asyncio.timeout(2):
+                await client.publish(self._availability, b"offline", qos=1, retain=True)
+
+    def _went_down(self, reason: str) -> None:
+        if reason != self.last_error:  # one line per new reason, not one per retry
+            log.warning("broker connection: %s", reason)
+        self.last_error = reason
+        self._on_connection(False, reason)
+
+    async def publish(
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        qos: int = 1,
+        retain: bool = False,
+        expiry_s: int | None = None,
+    ) -> None:
+        """Publish now, or raise NotConnectedError so the caller can keep the message."""
+        client = self._client
+        if client is None:
+            raise NotConnectedError(self.last_error)
+        properties = None
+        if expiry_s is not None and self.protocol == aiomqtt.ProtocolVersion.V5:
+            properties = Properties(PacketTypes.PUBLISH)
+            properties.MessageExpiryInterval = max(1, expiry_s)
+        try:
+            await client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
+        except aiomqtt.MqttError as error:
+            raise NotConnectedError(describe_error(error)) from error

@@ -1,0 +1,101 @@
+"""The appliance, wired in one place: one TaskGroup owns every long-running task."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable, Coroutine
+from typing import Any, NoReturn
+
+import msgspec
+
+from appliance.board import BoardRules
+from appliance.clock import Clock, SystemClock
+from appliance.config import Config
+from appliance.contract import Topics
+from appliance.errors import NotConnectedError
+from appliance.health import HealthReport, Outputs, health_report, prometheus_text
+from appliance.hub import BoardHub
+from appliance.mqtt import MqttLink
+from wallboard.live import ViewPublisher
+from wallboard.web import WebDeps, create_app, serve
+
+log = logging.getLogger(__name__)
+
+
+class Appliance:
+    def __init__(self, config: Config, *, clock: Clock | None = None) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.started = self.clock.monotonic()
+        site = config.site
+        self.topics = Topics(config.mqtt.prefix)
+        self.hub = BoardHub(BoardRules.from_config(config), self.topics, self.clock)
+        self.outputs = Outputs()
+        self.link = MqttLink(
+            config.mqtt,
+            client_id=f"hotline-{site.id}-{site.appliance}",
+            subscriptions=self.topics.appliance_subscriptions(site.id),
+            on_message=self.hub.on_message,
+            on_connection=self.hub.on_connection,
+            availability_topic=self.topics.appliance_status(site.id, site.appliance),
+        )
+        self.views = ViewPublisher(self.hub.board, self.clock, site.name)
+        self.web_port: int | None = None
+        self.ready = asyncio.Event()
+
+    def health(self) -> HealthReport:
+        return health_report(self.hub, self.outputs, self.started, self.link.last_error)
+
+    def _web_ready(self, port: int) -> None:
+        self.web_port = port
+        self.outputs.ok("web")
+        self.ready.set()
+
+    async def run(self) -> None:
+        web = self.config.web
+        app = create_app(
+            WebDeps(
+                views=self.views.views,
+                render_board=self.views.render,
+                health=self.health,
+                metrics=lambda: prometheus_text(self.hub),
+                language=web.language,
+                title=self.config.site.name or "Digital hotline",
+            )
+        )
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self.link.run(), name="mqtt")
+            group.create_task(self.views.run(), name="board-views")
+            group.create_task(serve(app, web.host, web.port, self._web_ready), name="web")
+            group.create_task(self._publish_health(), name="health")
+
+    async def _publish_health(self) -> NoReturn:
+        site = self.config.site
+        topic = self.topics.appliance_health(site.id, site.appliance)
+        while True:
+            await self.link.wait_connected()
+            try:
+                payload = msgspec.json.encode(self.health().payload)
+                await self.link.publish(topic, payload, qos=0, retain=True)
+            except NotConnectedError:
+                continue
+            await asyncio.sleep(self.config.mqtt.health_interval_s)
+
+
+def run_until_stopped(main: Callable[[], Coroutine[Any, Any, object]]) -> None:
+    """Run `main` until Ctrl-C or SIGTERM; both end it through cancellation, cleanly."""
+
+    async def guarded() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, task.cancel)
+        try:
+            await main()
+        except asyncio.CancelledError:
+            log.info("stopped")
+
+    asyncio.run(guarded())

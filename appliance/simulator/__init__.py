@@ -1,0 +1,1 @@
+"""The phone-system simulator: the harness for demos, tests and benchmarks."""

@@ -1,0 +1,1 @@
+"""Presentation: what the wallboard, the sign and the desk displays show."""

@@ -1,0 +1,232 @@
+// The wallboard page: renders each board the appliance sends over /ws and ticks the
+// clocks locally (the server pushes only changes). Text always goes in as textContent.
+"use strict";
+
+const STRINGS = {
+  da: {
+    subtitle: "Digital hotline", waiting: "Venter", longest: "Længste ventetid",
+    available: "Ledige", busy: "Samtale", paused: "Pause", ringing: "Ringer",
+    wrap_up: "Efterbehandling", answered: "Besvaret", abandoned: "Opgivet",
+    sl: "Serviceniveau", asa: "Gns. svartid", agentsTitle: "På vagt", noAgents: "Ingen på vagt",
+    noQueues: "Venter på data fra telefonsystemet …", noData: "Ingen data",
+    live: "LIVE", stale: "FORÆLDET", offline: "OFFLINE", disconnected: "INGEN FORBINDELSE",
+    lost: "AFBRUDT",
+    bannerStale: "Data er forældede – tallene er ikke aktuelle",
+    bannerOffline: "Telefonsystemet er offline – ingen aktuelle tal",
+    bannerDisconnected: "Ingen forbindelse til telefonsystemets server – ingen aktuelle tal",
+    bannerLost: "Forbindelsen til wallboardet er afbrudt – prøver igen …",
+    bannerClosed: "Lukket",
+    closedUntil: "Lukket – åbner {when}",
+    weekdays: ["søndag", "mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag"],
+    at: "kl.",
+  },
+  en: {
+    subtitle: "Digital hotline", waiting: "Waiting", longest: "Longest wait",
+    available: "Available", busy: "On call", paused: "Paused", ringing: "Ringing",
+    wrap_up: "Wrap-up", answered: "Answered", abandoned: "Abandoned",
+    sl: "Service level", asa: "Avg. answer", agentsTitle: "On duty", noAgents: "Nobody on duty",
+    noQueues: "Waiting for data from the phone system …", noData: "No data",
+    live: "LIVE", stale: "STALE", offline: "OFFLINE", disconnected: "NO CONNECTION",
+    lost: "LOST",
+    bannerStale: "Data is stale – the numbers are not current",
+    bannerOffline: "The phone system is offline – no live numbers",
+    bannerDisconnected: "No connection to the phone system's server – no live numbers",
+    bannerLost: "Lost the connection to the wallboard – retrying …",
+    bannerClosed: "Closed",
+    closedUntil: "Closed – opens {when}",
+    weekdays: ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"],
+    at: "at",
+  },
+};
+const LANG = STRINGS[document.documentElement.lang] ? document.documentElement.lang : "da";
+const T = STRINGS[LANG];
+const QUIET_LIMIT_MS = 75000; // the appliance sends at least every 30 s
+
+let board = null;
+let receivedAt = 0; // performance.now() when `board` arrived
+let serverMs = 0; // the appliance's clock at that moment
+let offsetMinutes = 60; // the site's UTC offset, from generated_at
+let connected = false;
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function fmtDuration(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+  const mm = h ? String(m).padStart(2, "0") : String(m);
+  return (h ? h + ":" : "") + mm + ":" + String(r).padStart(2, "0");
+}
+
+function fmtNumber(value, digits) {
+  if (value === null || value === undefined) return "–";
+  return value.toLocaleString(LANG === "da" ? "da-DK" : "en-GB",
+    { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function elapsed() { return (performance.now() - receivedAt) / 1000; }
+
+// The site's local time, from the appliance's clock: a TV with a wrong clock still shows it right.
+function siteNow() {
+  return new Date(serverMs + elapsed() * 1000 + offsetMinutes * 60000);
+}
+
+function parseOffset(iso) {
+  const match = /([+-])(\d\d):(\d\d)$/.exec(iso || "");
+  return match ? (match[1] === "-" ? -1 : 1) * (Number(match[2]) * 60 + Number(match[3])) : 0;
+}
+
+function whenText(iso) {
+  const offset = parseOffset(iso);
+  const local = new Date(Date.parse(iso) + offset * 60000);
+  const hh = String(local.getUTCHours()).padStart(2, "0");
+  const mm = String(local.getUTCMinutes()).padStart(2, "0");
+  const sep = LANG === "da" ? "." : ":";
+  return `${T.weekdays[local.getUTCDay()]} ${T.at} ${hh}${sep}${mm}`;
+}
+
+function figure(kind, label, value) {
+  const box = el("div", "figure " + kind);
+  box.append(el("div", "label", label), el("div", "value", value));
+  return box;
+}
+
+function renderQueue(queue) {
+  const card = el("article", "queue " + (queue.stale ? "stale" : queue.level || "ok"));
+  card.dataset.queue = queue.queue;
+  card.append(el("div", "queue-name", queue.name));
+  if (queue.stale) {
+    card.append(el("div", "nodata", T.noData));
+  } else {
+    const counts = el("div", "counts");
+    for (const key of ["available", "busy", "paused"]) {
+      const line = el("div", "count " + key);
+      const n = key === "busy" ? queue.agents.busy + queue.agents.ringing + queue.agents.wrap_up
+        : queue.agents[key];
+      line.append(el("b", "", String(n)), document.createTextNode(" " + T[key]));
+      counts.append(line);
+    }
+    const longest = figure("longest", T.longest, fmtDuration(queue.longest_wait_s));
+    longest.querySelector(".value").dataset.base = queue.longest_wait_s;
+    longest.querySelector(".value").dataset.ticking = queue.waiting > 0 ? "1" : "";
+    card.append(counts, figure("waiting", T.waiting, String(queue.waiting)), longest);
+  }
+  const today = el("div", "today");
+  const t = queue.today;
+  const items = [
+    [T.answered, fmtNumber(t.answered, 0)],
+    [T.abandoned, fmtNumber(t.abandoned, 0) + (t.abandon_pct === null ? "" : ` (${fmtNumber(t.abandon_pct, 1)} %)`)],
+    [T.sl, t.sl_pct === null ? "–" : fmtNumber(t.sl_pct, 0) + " %"],
+    [T.asa, t.asa_s === null ? "–" : fmtDuration(t.asa_s)],
+  ];
+  for (const [label, value] of items) {
+    const item = el("span", "", label + " ");
+    item.append(el("b", "", value));
+    today.append(item);
+  }
+  card.append(today);
+  return card;
+}
+
+function renderAgent(agent) {
+  const row = el("li", "agent " + agent.state);
+  row.dataset.agent = agent.agent;
+  const state = T[agent.state] + (agent.reason ? " – " + agent.reason : "");
+  const time = el("span", "time", fmtDuration(agent.in_state_s));
+  time.dataset.base = agent.in_state_s;
+  time.dataset.ticking = "1";
+  row.append(el("span", "dot"), el("span", "name", agent.name), time, el("span", "state", state));
+  return row;
+}
+
+function setBanner(kind, text) {
+  const banner = document.getElementById("banner");
+  banner.className = "banner " + kind;
+  banner.textContent = text;
+  banner.hidden = !text;
+}
+
+function render() {
+  if (!board) return;
+  document.getElementById("subtitle").textContent = T.subtitle;
+  const feed = connected ? board.feed : "lost";
+  const pill = document.getElementById("feed");
+  pill.className = "feed " + feed;
+  pill.textContent = T[feed];
+  const banners = {
+    stale: T.bannerStale, offline: T.bannerOffline, disconnected: T.bannerDisconnected,
+    lost: T.bannerLost,
+  };
+  if (banners[feed]) setBanner(feed, banners[feed]);
+  else if (!board.open) {
+    setBanner("closed", board.next_open
+      ? T.closedUntil.replace("{when}", whenText(board.next_open)) : T.bannerClosed);
+  } else setBanner("", "");
+
+  const queues = document.getElementById("queues");
+  queues.replaceChildren(...(board.queues.length ? board.queues.map(renderQueue)
+    : [el("div", "empty", T.noQueues)]));
+  const agents = document.getElementById("agents");
+  document.getElementById("agents-title").textContent = `${T.agentsTitle} (${board.agents.length})`;
+  agents.replaceChildren(...(board.agents.length ? board.agents.map(renderAgent)
+    : [el("li", "empty", T.noAgents)]));
+
+  const ticker = document.getElementById("ticker");
+  const text = board.ticker.map((m) => m.text).join("   •   ");
+  ticker.hidden = !text;
+  ticker.className = "ticker" + (board.ticker.some((m) => m.level === "warning") ? " warning" : "");
+  const tickerText = document.getElementById("ticker-text");
+  if (tickerText.textContent !== text) {
+    tickerText.textContent = text;
+    tickerText.style.setProperty("--duration", Math.max(12, text.length * 0.28) + "s");
+  }
+  tick();
+}
+
+// Once a second: clocks, and the waits that keep growing between messages.
+function tick() {
+  if (!board) return;
+  const now = siteNow();
+  const hh = String(now.getUTCHours()).padStart(2, "0");
+  const mm = String(now.getUTCMinutes()).padStart(2, "0");
+  document.getElementById("clock").textContent = `${hh}${LANG === "da" ? "." : ":"}${mm}`;
+  document.getElementById("date").textContent =
+    `${T.weekdays[now.getUTCDay()]} ${now.getUTCDate()}.${now.getUTCMonth() + 1}.${now.getUTCFullYear()}`;
+  if (!connected) return; // frozen numbers, under a banner that says so
+  const grown = elapsed();
+  for (const node of document.querySelectorAll("[data-ticking='1']")) {
+    node.textContent = fmtDuration(Number(node.dataset.base) + grown);
+  }
+  if (performance.now() - receivedAt > QUIET_LIMIT_MS && socket) socket.close();
+}
+
+let socket = null;
+let retryMs = 500;
+
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  socket = new WebSocket(`${scheme}://${location.host}/ws`);
+  socket.onmessage = (event) => {
+    board = JSON.parse(event.data);
+    receivedAt = performance.now();
+    serverMs = Date.parse(board.generated_at);
+    offsetMinutes = parseOffset(board.generated_at);
+    connected = true;
+    retryMs = 500;
+    render();
+  };
+  socket.onclose = () => {
+    socket = null;
+    if (!board) setBanner("lost", T.bannerLost);
+    else if (connected) { connected = false; render(); }
+    setTimeout(connect, retryMs + Math.random() * retryMs);
+    retryMs = Math.min(retryMs * 2, 15000);
+  };
+}
+
+connect();
+setInterval(tick, 1000);

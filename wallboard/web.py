@@ -1,0 +1,178 @@
+"""The web wallboard: a read-only page for TVs, its assets, the board API and its WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from importlib import resources
+from typing import Literal
+
+from aiohttp import WSMsgType, web
+
+from appliance.health import HealthReport
+from appliance.signal import Latest
+
+log = logging.getLogger(__name__)
+
+STATIC = resources.files("wallboard") / "static"
+_CONTENT_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml",
+                  ".png": "image/png", ".woff2": "font/woff2"}
+_SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class WebDeps:
+    """What the web app reads; it never reaches the broker itself."""
+
+    views: Latest[bytes]
+    render_board: Callable[[], bytes]
+    health: Callable[[], HealthReport]
+    metrics: Callable[[], str]
+    language: Literal["da", "en"] = "da"
+    title: str = "Digital hotline"
+
+
+DEPS = web.AppKey("deps", WebDeps)
+SOCKETS = web.AppKey("sockets", set[web.WebSocketResponse])
+PAGE = web.AppKey("page", str)
+
+
+@web.middleware
+async def security_headers(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    response = await handler(request)
+    if not response.prepared:
+        response.headers.update(_SECURITY_HEADERS)
+    return response
+
+
+def _page(deps: WebDeps) -> str:
+    template = (STATIC / "index.html").read_text(encoding="utf-8")
+    title = deps.title.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
+    return template.replace("{{lang}}", deps.language).replace("{{title}}", title)
+
+
+async def index(request: web.Request) -> web.Response:
+    return web.Response(text=request.app[PAGE], content_type="text/html")
+
+
+async def asset(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    suffix = name[name.rfind("."):]
+    path = STATIC / name
+    if "/" in name or suffix not in _CONTENT_TYPES or not path.is_file():
+        raise web.HTTPNotFound
+    return web.Response(
+        body=path.read_bytes(),
+        content_type=_CONTENT_TYPES[suffix],
+        headers={"Cache-Control": "max-age=300"},
+    )
+
+
+async def api_board(request: web.Request) -> web.Response:
+    body = request.app[DEPS].render_board()
+    return web.Response(body=body, content_type="application/json",
+                        headers={"Cache-Control": "no-store"})
+
+
+async def healthz(request: web.Request) -> web.Response:
+    report = request.app[DEPS].health()
+    return web.json_response(
+        {"healthy": report.healthy, "reasons": report.reasons, "health": report.payload},
+        status=200 if report.healthy else 503,
+        dumps=lambda data: json.dumps(data, ensure_ascii=False),
+    )
+
+
+async def metrics(request: web.Request) -> web.Response:
+    return web.Response(text=request.app[DEPS].metrics(), content_type="text/plain",
+                        charset="utf-8", headers={"X-Version": "0.0.4"})
+
+
+def _same_origin(request: web.Request) -> bool:
+    origin = request.headers.get("Origin")
+    if origin is None:  # not a browser: tools may connect
+        return True
+    return origin in (f"http://{request.host}", f"https://{request.host}")
+
+
+async def board_socket(request: web.Request) -> web.WebSocketResponse:
+    """Sends the board on connect and each newer one after; the client only listens."""
+    if not _same_origin(request):
+        raise web.HTTPForbidden(text="cross-origin WebSocket refused")
+    deps = request.app[DEPS]
+    socket = web.WebSocketResponse(heartbeat=20, max_msg_size=4096)
+    await socket.prepare(request)
+    request.app[SOCKETS].add(socket)
+    try:
+        async with asyncio.TaskGroup() as group:
+            sender = group.create_task(_send_boards(socket, deps), name="ws-send")
+            async for message in socket:  # reading is how a close is noticed
+                if message.type == WSMsgType.ERROR:
+                    break
+            sender.cancel()
+    except* (ConnectionResetError, RuntimeError):
+        pass  # the client went away mid-send
+    finally:
+        request.app[SOCKETS].discard(socket)
+    return socket
+
+
+async def _send_boards(socket: web.WebSocketResponse, deps: WebDeps) -> None:
+    seen = deps.views.version
+    await socket.send_str(deps.render_board().decode())
+    while not socket.closed:
+        seen, body = await deps.views.wait_newer(seen)
+        await socket.send_str(body.decode())
+
+
+async def _close_sockets(app: web.Application) -> None:
+    for socket in list(app[SOCKETS]):
+        with contextlib.suppress(Exception):
+            await socket.close(code=1001, message=b"server shutdown")
+
+
+def create_app(deps: WebDeps) -> web.Application:
+    app = web.Application(middlewares=[security_headers])
+    app[DEPS] = deps
+    app[SOCKETS] = set()
+    app[PAGE] = _page(deps)
+    app.on_shutdown.append(_close_sockets)
+    app.router.add_get("/", index)
+    app.router.add_get("/static/{name}", asset)
+    app.router.add_get("/api/board", api_board)
+    app.router.add_get("/ws", board_socket)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    return app
+
+
+async def serve(
+    app: web.Application, host: str, port: int, on_ready: Callable[[int], None] | None = None
+) -> None:
+    """Serve until cancelled (the caller's TaskGroup owns this); `on_ready` gets the port."""
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        bound = runner.addresses[0][1] if runner.addresses else port
+        log.info("wallboard listening on %s:%d", host, bound)
+        if on_ready:
+            on_ready(bound)
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
