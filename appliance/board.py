@@ -204,8 +204,8 @@ def agents_on_duty(board: Board) -> Iterator[AgentEntry]:
         if rules.agents_show == "site":
             if state.site == rules.site:
                 yield entry
-        elif not rules.show_queues or not state.queues or set(state.queues) & set(
-            rules.show_queues
+        elif (
+            not rules.show_queues or not state.queues or set(state.queues) & set(rules.show_queues)
         ):
             yield entry
 

@@ -34,16 +34,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from appliance.service import Appliance, run_until_stopped  # noqa: PLC0415
 
     config = load_config(args.config)
-    log.info("hotline %s for site %s; config %s", __version__, config.site.id,
-             json.dumps(redacted(config), ensure_ascii=False))
+    log.info(
+        "hotline %s for site %s; config %s",
+        __version__,
+        config.site.id,
+        json.dumps(redacted(config), ensure_ascii=False),
+    )
     run_until_stopped(Appliance(config).run)
     return 0
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    print(f"{args.config}: OK (site {config.site.id}, broker {config.mqtt.host}:"
-          f"{config.mqtt.port}, wallboard on {config.web.listen})")
+    print(
+        f"{args.config}: OK (site {config.site.id}, broker {config.mqtt.host}:"
+        f"{config.mqtt.port}, wallboard on {config.web.listen})"
+    )
     return 0
 
 
@@ -52,8 +58,13 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     from appliance.simulator.runner import Simulator, SimulatorSettings  # noqa: PLC0415
 
     settings = SimulatorSettings(
-        broker=args.broker, prefix=args.prefix, protocol=args.protocol, seed=args.seed,
-        speed=args.speed, calls_per_hour=args.calls_per_hour, on_duty=args.on_duty,
+        broker=args.broker,
+        prefix=args.prefix,
+        protocol=args.protocol,
+        seed=args.seed,
+        speed=args.speed,
+        calls_per_hour=args.calls_per_hour,
+        on_duty=args.on_duty,
     )
     run_until_stopped(Simulator(settings).run)
     return 0
@@ -63,8 +74,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from appliance.demo import run_demo  # noqa: PLC0415
     from appliance.service import run_until_stopped  # noqa: PLC0415
 
-    run_until_stopped(lambda: run_demo(broker_port=args.broker_port, listen=args.listen,
-                                       language=args.language, speed=args.speed))
+    run_until_stopped(
+        lambda: run_demo(
+            broker_port=args.broker_port,
+            listen=args.listen,
+            language=args.language,
+            speed=args.speed,
+        )
+    )
     return 0
 
 
@@ -88,8 +105,9 @@ def _mqtt_for_message(args: argparse.Namespace) -> MqttConfig:
 
 
 async def _publish_once(mqtt: MqttConfig, topic: str, payload: bytes, timeout_s: float) -> None:
-    link = MqttLink(mqtt, client_id="hotline-message", subscriptions=[],
-                    on_message=lambda _t, _p: None)
+    link = MqttLink(
+        mqtt, client_id="hotline-message", subscriptions=[], on_message=lambda _t, _p: None
+    )
     connection = asyncio.create_task(link.run(), name="mqtt")
     try:
         async with asyncio.timeout(timeout_s):
@@ -114,8 +132,10 @@ def _cmd_message(args: argparse.Namespace) -> int:
         raise HotlineError("give the text to show, or --clear")
     else:
         if len(args.text) > MAX_TICKER_CHARS:
-            raise HotlineError(f"the text is {len(args.text)} characters; "
-                               f"the ticker shows at most {MAX_TICKER_CHARS}")
+            raise HotlineError(
+                f"the text is {len(args.text)} characters; "
+                f"the ticker shows at most {MAX_TICKER_CHARS}"
+            )
         now = datetime.now(COPENHAGEN)
         expires = parse_until(args.until, now) if args.until else None
         message = TickerMessage(v=1, text=args.text, level=args.level, expires=expires)

@@ -82,7 +82,7 @@ class AlarmsConfig(Section, frozen=True, kw_only=True):
 
 
 class WebConfig(Section, frozen=True, kw_only=True):
-    listen: str = "0.0.0.0:8080"  # noqa: S104 - the wallboard is meant for the LAN's TVs
+    listen: str = "0.0.0.0:8080"
     language: Literal["da", "en"] = "da"
 
     @property

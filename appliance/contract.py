@@ -31,7 +31,12 @@ Seconds = Annotated[float, msgspec.Meta(ge=0, le=100_000_000)]
 Timestamp = Annotated[datetime, msgspec.Meta(tz=True)]
 AgentStateName = Literal["available", "ringing", "busy", "wrap_up", "paused", "logged_out"]
 AGENT_STATES: tuple[AgentStateName, ...] = (
-    "available", "ringing", "busy", "wrap_up", "paused", "logged_out",
+    "available",
+    "ringing",
+    "busy",
+    "wrap_up",
+    "paused",
+    "logged_out",
 )
 TickerLevel = Literal["info", "warning"]
 
@@ -250,7 +255,7 @@ _result_decoder = msgspec.json.Decoder(SetResult)
 _request_decoder = msgspec.json.Decoder(SetRequest)
 
 
-class _Drop(Exception):
+class _DropError(Exception):
     def __init__(self, reason: Literal["malformed", "version", "identifier"], detail: str):
         super().__init__(detail)
         self.reason: Literal["malformed", "version", "identifier"] = reason
@@ -270,16 +275,16 @@ def _decode(decoder: msgspec.json.Decoder[P], payload: bytes) -> P:
         except msgspec.DecodeError:
             version = VERSION
         if version != VERSION:
-            raise _Drop("version", f"v={version}") from error
-        raise _Drop("malformed", str(error)) from error
+            raise _DropError("version", f"v={version}") from error
+        raise _DropError("malformed", str(error)) from error
     if value.v != VERSION:
-        raise _Drop("version", f"v={value.v}")
+        raise _DropError("version", f"v={value.v}")
     return value
 
 
 def _require(identifier: str, found: str, what: str) -> None:
     if found != identifier:
-        raise _Drop("identifier", f"{what} {found!r} does not match topic {identifier!r}")
+        raise _DropError("identifier", f"{what} {found!r} does not match topic {identifier!r}")
 
 
 def _decode_queue(queue: str, payload: bytes) -> QueueUpdate:
@@ -299,7 +304,7 @@ def _decode_agent(agent: str, payload: bytes) -> AgentUpdate:
     state = _decode(_agent_decoder, payload)
     _require(agent, state.agent, "agent")
     if not IDENTIFIER.fullmatch(state.site):
-        raise _Drop("identifier", f"site {state.site!r} is not an identifier")
+        raise _DropError("identifier", f"site {state.site!r} is not an identifier")
     name, reason = _clean_optional(state.name), _clean_optional(state.reason)
     if (name, reason) != (state.name, state.reason):
         state = msgspec.structs.replace(state, name=name, reason=reason)
@@ -323,13 +328,13 @@ def decode(topics: Topics, topic: str, payload: bytes) -> Event | Rejected:
     if len(payload) > MAX_PAYLOAD_BYTES:
         return Rejected("oversized", topic, f"{len(payload)} bytes")
     prefix = topics.prefix + "/"
-    parts = topic[len(prefix):].split("/") if topic.startswith(prefix) else []
+    parts = topic[len(prefix) :].split("/") if topic.startswith(prefix) else []
     try:
         match parts:
             case ["system", "status"]:
                 return FeedStatus(payload.strip() == b"online")
-            case [kind, ident, *rest] if not IDENTIFIER.fullmatch(ident):
-                raise _Drop("identifier", f"{kind} identifier {ident[:40]!r}")
+            case [kind, ident, *_] if not IDENTIFIER.fullmatch(ident):
+                raise _DropError("identifier", f"{kind} identifier {ident[:40]!r}")
             case ["queues", queue]:
                 return _decode_queue(queue, payload)
             case ["agents", agent]:
@@ -346,14 +351,14 @@ def decode(topics: Topics, topic: str, payload: bytes) -> Event | Rejected:
                 _require(agent, request.agent, "agent")
                 _require(site, request.site, "site")
                 return SetRequestUpdate(site, agent, request)
-    except _Drop as drop:
+    except _DropError as drop:
         return Rejected(drop.reason, topic, drop.detail)
     return Rejected("topic", topic, "not a topic of contract v1")
 
 
 def _check_identifier(ident: str) -> None:
     if not IDENTIFIER.fullmatch(ident):
-        raise _Drop("identifier", f"identifier {ident[:40]!r}")
+        raise _DropError("identifier", f"identifier {ident[:40]!r}")
 
 
 def encode(payload: msgspec.Struct) -> bytes:

@@ -60,20 +60,52 @@ async def embedded_broker(port: int) -> AsyncIterator[None]:
         await broker.shutdown()
 
 
+class Demo:
+    """The demo's parts, reachable for the screenshot tool and the tests."""
+
+    def __init__(
+        self,
+        *,
+        broker_port: int = 18830,
+        listen: str = "127.0.0.1:8080",
+        language: str = "da",
+        speed: float = 1.0,
+    ) -> None:
+        self.broker_port = broker_port
+        self.config = demo_config(broker_port, listen, language)
+        self.appliance = Appliance(self.config)
+        self.simulator = Simulator(
+            SimulatorSettings(
+                broker=self.broker_url, protocol="3.1.1", speed=speed, calls_per_hour=105, on_duty=8
+            )
+        )
+
+    @property
+    def broker_url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.broker_port}"
+
+    @property
+    def wallboard_url(self) -> str:
+        host = self.config.web.host
+        host = "localhost" if host in ("0.0.0.0", "") else host  # noqa: S104
+        return f"http://{host}:{self.appliance.web_port}/"
+
+    async def run(self, *, announce: bool = True) -> None:
+        async with embedded_broker(self.broker_port), asyncio.TaskGroup() as group:
+            group.create_task(self.simulator.run(), name="simulator")
+            group.create_task(self.appliance.run(), name="appliance")
+            await self.appliance.ready.wait()
+            if announce:
+                print(
+                    f"\n  Wallboard: {self.wallboard_url}\n  Ctrl-C stops the demo.\n", flush=True
+                )
+
+
 async def run_demo(
-    *, broker_port: int = 18830, listen: str = "127.0.0.1:8080", language: str = "da",
+    *,
+    broker_port: int = 18830,
+    listen: str = "127.0.0.1:8080",
+    language: str = "da",
     speed: float = 1.0,
 ) -> None:
-    config = demo_config(broker_port, listen, language)
-    appliance = Appliance(config)
-    simulator = Simulator(
-        SimulatorSettings(broker=f"mqtt://127.0.0.1:{broker_port}", protocol="3.1.1",
-                          speed=speed, calls_per_hour=105, on_duty=8)
-    )
-    async with embedded_broker(broker_port), asyncio.TaskGroup() as group:
-        group.create_task(simulator.run(), name="simulator")
-        group.create_task(appliance.run(), name="appliance")
-        await appliance.ready.wait()
-        host = config.web.host if config.web.host not in ("0.0.0.0", "") else "localhost"  # noqa: S104
-        print(f"\n  Wallboard: http://{host}:{appliance.web_port}/\n  Ctrl-C stops the demo.\n",
-              flush=True)
+    await Demo(broker_port=broker_port, listen=listen, language=language, speed=speed).run()

@@ -30,9 +30,7 @@ class HealthReport:
     payload: dict[str, Any]
 
 
-def health_report(
-    hub: BoardHub, outputs: Outputs, started: float, mqtt_error: str
-) -> HealthReport:
+def health_report(hub: BoardHub, outputs: Outputs, started: float, mqtt_error: str) -> HealthReport:
     clock = hub.clock
     now = clock.monotonic()
     board = hub.board.value
@@ -100,8 +98,10 @@ def prometheus_text(hub: BoardHub) -> str:
         "# TYPE hotline_queue_waiting gauge",
     ]
     queues = shown_queues(board)
-    lines += [f'hotline_queue_waiting{{queue="{_label(e.state.queue)}"}} {e.state.waiting}'
-              for e in queues]
+    lines += [
+        f'hotline_queue_waiting{{queue="{_label(e.state.queue)}"}} {e.state.waiting}'
+        for e in queues
+    ]
     lines += [
         "# HELP hotline_queue_longest_wait_seconds Longest current wait, per queue.",
         "# TYPE hotline_queue_longest_wait_seconds gauge",

@@ -187,7 +187,7 @@ class MqttLink:
             raise NotConnectedError(self.last_error)
         properties = None
         if expiry_s is not None and self.protocol == aiomqtt.ProtocolVersion.V5:
-            properties = Properties(PacketTypes.PUBLISH)
+            properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
             properties.MessageExpiryInterval = max(1, expiry_s)
         try:
             await client.publish(topic, payload, qos=qos, retain=retain, properties=properties)

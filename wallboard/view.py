@@ -26,8 +26,7 @@ from appliance.metrics import Level, today_figures
 
 # Order of the agents list: who can take a call first.
 _STATE_ORDER: dict[str, int] = {
-    state: rank
-    for rank, state in enumerate(("available", "ringing", "busy", "wrap_up", "paused"))
+    state: rank for rank, state in enumerate(("available", "ringing", "busy", "wrap_up", "paused"))
 }
 
 

@@ -19,8 +19,13 @@ from appliance.signal import Latest
 log = logging.getLogger(__name__)
 
 STATIC = resources.files("wallboard") / "static"
-_CONTENT_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml",
-                  ".png": "image/png", ".woff2": "font/woff2"}
+_CONTENT_TYPES = {
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".woff2": "font/woff2",
+}
 _SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -71,7 +76,7 @@ async def index(request: web.Request) -> web.Response:
 
 async def asset(request: web.Request) -> web.Response:
     name = request.match_info["name"]
-    suffix = name[name.rfind("."):]
+    suffix = name[name.rfind(".") :]
     path = STATIC / name
     if "/" in name or suffix not in _CONTENT_TYPES or not path.is_file():
         raise web.HTTPNotFound
@@ -84,8 +89,9 @@ async def asset(request: web.Request) -> web.Response:
 
 async def api_board(request: web.Request) -> web.Response:
     body = request.app[DEPS].render_board()
-    return web.Response(body=body, content_type="application/json",
-                        headers={"Cache-Control": "no-store"})
+    return web.Response(
+        body=body, content_type="application/json", headers={"Cache-Control": "no-store"}
+    )
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -98,8 +104,12 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    return web.Response(text=request.app[DEPS].metrics(), content_type="text/plain",
-                        charset="utf-8", headers={"X-Version": "0.0.4"})
+    return web.Response(
+        text=request.app[DEPS].metrics(),
+        content_type="text/plain",
+        charset="utf-8",
+        headers={"X-Version": "0.0.4"},
+    )
 
 
 def _same_origin(request: web.Request) -> bool:
@@ -140,7 +150,8 @@ async def _send_boards(socket: web.WebSocketResponse, deps: WebDeps) -> None:
 
 
 async def _close_sockets(app: web.Application) -> None:
-    for socket in list(app[SOCKETS]):
+    sockets = app[SOCKETS]
+    for socket in list(sockets):
         with contextlib.suppress(Exception):
             await socket.close(code=1001, message=b"server shutdown")
 

@@ -39,15 +39,26 @@ QUEUES: tuple[tuple[str, str, float], ...] = (
 
 # About 20 staff from the municipal service centres take turns on the phones.
 STAFF: tuple[tuple[str, str], ...] = (
-    ("Mette Jensen", "favrskov"), ("Lars Nielsen", "aarhus"), ("Anne Hansen", "aarhus"),
-    ("Søren Pedersen", "silkeborg"), ("Hanne Andersen", "randers"),
-    ("Jens Christensen", "viborg"), ("Birgitte Larsen", "horsens"),
-    ("Peter Sørensen", "herning"), ("Kirsten Rasmussen", "skanderborg"),
-    ("Michael Jørgensen", "holstebro"), ("Lone Petersen", "syddjurs"),
-    ("Henrik Madsen", "norddjurs"), ("Susanne Kristensen", "hedensted"),
-    ("Thomas Olsen", "ikast-brande"), ("Camilla Thomsen", "ringkobing-skjern"),
-    ("Rasmus Poulsen", "skive"), ("Louise Johansen", "odder"), ("Jesper Møller", "struer"),
-    ("Maria Mortensen", "lemvig"), ("Ole Knudsen", "samso"),
+    ("Mette Jensen", "favrskov"),
+    ("Lars Nielsen", "aarhus"),
+    ("Anne Hansen", "aarhus"),
+    ("Søren Pedersen", "silkeborg"),
+    ("Hanne Andersen", "randers"),
+    ("Jens Christensen", "viborg"),
+    ("Birgitte Larsen", "horsens"),
+    ("Peter Sørensen", "herning"),
+    ("Kirsten Rasmussen", "skanderborg"),
+    ("Michael Jørgensen", "holstebro"),
+    ("Lone Petersen", "syddjurs"),
+    ("Henrik Madsen", "norddjurs"),
+    ("Susanne Kristensen", "hedensted"),
+    ("Thomas Olsen", "ikast-brande"),
+    ("Camilla Thomsen", "ringkobing-skjern"),
+    ("Rasmus Poulsen", "skive"),
+    ("Louise Johansen", "odder"),
+    ("Jesper Møller", "struer"),
+    ("Maria Mortensen", "lemvig"),
+    ("Ole Knudsen", "samso"),
 )
 
 
@@ -134,7 +145,9 @@ class CallCenter:
         self.agents: dict[str, SimAgent] = {}
         for index, (name, site) in enumerate(STAFF):
             extension = str(2101 + index)
-            queues = ("borger", "erhverv", "forening") if index % 3 == 0 else ("borger",)
+            queues: tuple[str, ...] = ("borger",)
+            if index % 3 == 0:
+                queues = ("borger", "erhverv", "forening")
             if index % 4 == 1:
                 queues = ("borger", "erhverv")
             self.agents[f"a{extension}"] = SimAgent(
@@ -190,8 +203,13 @@ class CallCenter:
                 counts.short_abandoned += self.t - caller.arrived < SHORT_ABANDON_S
                 self._changed_queues.add(queue)
 
-    def _set_state(self, agent: SimAgent, state: AgentStateName, reason: str | None = None,
-                   duration_s: float = math.inf) -> None:
+    def _set_state(
+        self,
+        agent: SimAgent,
+        state: AgentStateName,
+        reason: str | None = None,
+        duration_s: float = math.inf,
+    ) -> None:
         agent.state, agent.reason = state, reason
         agent.since = self.wall
         agent.until = self.t + duration_s
@@ -227,7 +245,8 @@ class CallCenter:
         on_duty = [a for a in self.agents.values() if a.state != "logged_out"]
         off_duty = [a for a in self.agents.values() if a.state == "logged_out"]
         # Shift changes: about one an hour in each direction, more when off target.
-        if off_duty and self.rng.random() < dt / 3600 * (1 + 4 * (len(on_duty) < self.on_duty_target)):
+        too_few = len(on_duty) < self.on_duty_target
+        if off_duty and self.rng.random() < dt / 3600 * (1 + 4 * too_few):
             self._set_state(self.rng.choice(off_duty), "available")
         leaving = [a for a in on_duty if a.state in ("available", "paused")]
         too_many = len(on_duty) > self.on_duty_target

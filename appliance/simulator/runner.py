@@ -54,8 +54,11 @@ class Simulator:
         self._requests: asyncio.Queue[SetRequestUpdate] = asyncio.Queue()
         self._resync = True
         self.link = MqttLink(
-            MqttConfig(url=settings.broker, prefix=settings.prefix,
-                       protocol="5" if settings.protocol == "5" else "3.1.1"),
+            MqttConfig(
+                url=settings.broker,
+                prefix=settings.prefix,
+                protocol="5" if settings.protocol == "5" else "3.1.1",
+            ),
             client_id=f"hotline-simulator-{random.randrange(1 << 24):06x}",
             subscriptions=self.topics.phone_system_subscriptions(),
             on_message=self._on_message,
@@ -115,10 +118,12 @@ class Simulator:
             if request.expires <= datetime.now(UTC):
                 error: str | None = "request expired"
             else:
-                error = self.center.request(update.agent, update.site, request.state,
-                                            request.reason)
-            result = SetResult(v=1, request_id=request.request_id,
-                               status="error" if error else "ok", error=error)
+                error = self.center.request(
+                    update.agent, update.site, request.state, request.reason
+                )
+            result = SetResult(
+                v=1, request_id=request.request_id, status="error" if error else "ok", error=error
+            )
             log.info("request %s for %s: %s", request.state, update.agent, error or "ok")
             try:
                 await self.link.publish(

@@ -1,0 +1,1 @@
+"""Real peers and fakes with behaviour, for the tests, the benchmarks and the docs."""
