@@ -168,7 +168,7 @@ def _check_consistency(config: Config) -> list[str]:
     if config.mqtt.password_file and not config.mqtt.username and not url.username:
         errors.append("mqtt.password_file: needs mqtt.username")
     host, _, port = config.web.listen.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not host or not port.isdigit() or not 0 <= int(port) < 65536:  # 0: any free port
         errors.append("web.listen: expected host:port, e.g. 0.0.0.0:8080")
     if len(set(config.queues.show)) != len(config.queues.show):
         errors.append("queues.show: lists a queue twice")

@@ -231,9 +231,9 @@ def clean_text(text: str, limit: int) -> str:
     """Text safe for any display: no control or format characters, trimmed, capped."""
     if not text.isprintable():
         text = "".join(
-            " " if unicodedata.category(ch)[0] == "Z" else ch
+            " " if ch.isspace() else ch
             for ch in text
-            if unicodedata.category(ch)[0] != "C"
+            if ch.isspace() or unicodedata.category(ch)[0] != "C"
         )
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

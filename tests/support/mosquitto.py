@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -45,7 +46,10 @@ class Mosquitto:
 
     def write_config(self) -> Path:
         config = self.workdir / "mosquitto.conf"
+        # As root, mosquitto would drop to its own user, who may not write our directory.
+        user = "user root\n" if os.geteuid() == 0 else ""
         config.write_text(
+            f"{user}"
             f"per_listener_settings false\n"
             f"listener {self.port} 127.0.0.1\n"
             f"allow_anonymous true\n"

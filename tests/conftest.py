@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+import pytest
+
+from appliance.config import Config, parse_config
+from appliance.contract import Topics
+from appliance.service import Appliance
+from tests.support.mosquitto import Mosquitto
+
+_prefixes = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
+    """One real Mosquitto for the session; each test isolates itself by topic prefix."""
+    mosquitto = Mosquitto(tmp_path_factory.mktemp("mosquitto"))
+    mosquitto.start()
+    yield mosquitto
+    mosquitto.stop()
+
+
+@pytest.fixture
+def own_broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    """A broker this test may stop and restart."""
+    mosquitto = Mosquitto(tmp_path / "mosquitto")
+    mosquitto.start()
+    yield mosquitto
+    mosquitto.stop()
+
+
+@pytest.fixture
+def topics() -> Topics:
+    return Topics(f"test{next(_prefixes)}/v1")
+
+
+def make_config(broker_url: str, topics: Topics, extra: str = "", **mqtt: Any) -> Config:
+    mqtt_lines = "".join(f"{key} = {json.dumps(value)}\n" for key, value in mqtt.items())
+    return parse_config(
+        f"""
+[site]
+id = "favrskov"
+name = "Favrskov Borgerservice"
+appliance = "test"
+
+[mqtt]
+url = "{broker_url}"
+prefix = "{topics.prefix}"
+{mqtt_lines}
+[web]
+listen = "127.0.0.1:0"
+{extra}
+"""
+    )
+
+
+@contextlib.asynccontextmanager
+async def running(appliance: Appliance) -> AsyncIterator[Appliance]:
+    task = asyncio.create_task(appliance.run(), name="appliance-under-test")
+    try:
+        async with asyncio.timeout(10):
+            await appliance.ready.wait()
+        yield appliance
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def board_until(
+    appliance: Appliance, predicate: Callable[[dict[str, Any]], object], timeout: float = 5.0
+) -> dict[str, Any]:
+    """The board as displayed, once `predicate` holds; fails with the last board seen."""
+    views = appliance.views.views
+    board: dict[str, Any] = {}
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                version = views.version
+                board = json.loads(appliance.views.render())
+                if predicate(board):
+                    return board
+                await views.wait_newer(version)
+    except TimeoutError:
+        raise AssertionError(f"board never matched; last: {json.dumps(board)}") from None
+
+
+@pytest.fixture
+async def publisher(broker: Mosquitto) -> AsyncIterator[aiomqtt.Client]:
+    async with aiomqtt.Client("127.0.0.1", broker.port) as client:
+        yield client
