@@ -141,7 +141,8 @@ class MqttLink:
                     await client.publish(self._availability, b"online", qos=1, retain=True)
                 self._client = client
                 self._on_connection(True, "connected")
-                await client.subscribe([(topic, 1) for topic in self._subscriptions])
+                if self._subscriptions:
+                    await client.subscribe([(topic, 1) for topic in self._subscriptions])
                 log.info("connected to %s:%d", self._config.host, self._config.port)
                 self._backoff.reset()
                 self.last_error = ""

@@ -45,9 +45,16 @@ class Harness:
 def test_the_issue_example_board() -> None:
     h = Harness()
     h.message("queues/borger", CONTRACT_QUEUE)
-    h.message("agents/a2101", payloads.agent(
-        name="Mette Jensen", state="paused", reason="Frokost",
-        since="2026-11-28T18:40:00+01:00", ts="2026-11-28T18:45:00+01:00"))
+    h.message(
+        "agents/a2101",
+        payloads.agent(
+            name="Mette Jensen",
+            state="paused",
+            reason="Frokost",
+            since="2026-11-28T18:40:00+01:00",
+            ts="2026-11-28T18:45:00+01:00",
+        ),
+    )
     h.message("messages/all", payloads.ticker("Personalemøde kl. 21.30"))
     h.clock.advance(8)
     view = h.view()
@@ -55,15 +62,40 @@ def test_the_issue_example_board() -> None:
     assert view["feed"] == "live"
     [queue] = view["queues"]  # type: ignore[misc]
     assert queue == {
-        "queue": "borger", "name": "Digital hotline – borgere", "waiting": 3,
-        "longest_wait_s": 150, "level": "warn", "stale": False,
-        "agents": {"logged_in": 5, "available": 2, "ringing": 0, "busy": 2, "wrap_up": 0,
-                   "paused": 1},
-        "today": {"offered": 120, "answered": 110, "abandoned": 8, "sl_pct": 87.3,
-                  "abandon_pct": 5.1, "asa_s": 34.2, "aht_s": 245.0},
+        "queue": "borger",
+        "name": "Digital hotline – borgere",
+        "waiting": 3,
+        "longest_wait_s": 150,
+        "level": "warn",
+        "stale": False,
+        "agents": {
+            "logged_in": 5,
+            "available": 2,
+            "ringing": 0,
+            "busy": 2,
+            "wrap_up": 0,
+            "paused": 1,
+        },
+        "today": {
+            "offered": 120,
+            "answered": 110,
+            "abandoned": 8,
+            "sl_pct": 87.3,
+            "abandon_pct": 5.1,
+            "asa_s": 34.2,
+            "aht_s": 245.0,
+        },
     }
-    assert view["agents"] == [{"agent": "a2101", "name": "Mette Jensen", "site": "favrskov",
-                               "state": "paused", "reason": "Frokost", "in_state_s": 308}]
+    assert view["agents"] == [
+        {
+            "agent": "a2101",
+            "name": "Mette Jensen",
+            "site": "favrskov",
+            "state": "paused",
+            "reason": "Frokost",
+            "in_state_s": 308,
+        }
+    ]
     assert view["ticker"] == [{"text": "Personalemøde kl. 21.30", "level": "info"}]
 
 
@@ -80,8 +112,14 @@ def test_yesterdays_counts_are_zero_today() -> None:
 
 @pytest.mark.parametrize(
     ("waiting", "longest", "level"),
-    [(0, 999, "ok"), (1, 10, "ok"), (3, 10, "warn"), (1, 120, "warn"), (6, 10, "critical"),
-     (1, 300, "critical")],
+    [
+        (0, 999, "ok"),
+        (1, 10, "ok"),
+        (3, 10, "warn"),
+        (1, 120, "warn"),
+        (6, 10, "critical"),
+        (1, 300, "critical"),
+    ],
 )
 def test_alarm_levels(waiting: int, longest: float, level: str) -> None:
     assert alarm_level(waiting, longest, AlarmsConfig()) == level
@@ -138,13 +176,23 @@ def test_reconnect_rebuilds_from_retained_state() -> None:
 def test_queue_counts_are_derived_from_agents_when_the_payload_has_none() -> None:
     h = Harness()
     h.message("queues/borger", payloads.queue(waiting=1))
-    for agent, state in [("a1", "available"), ("a2", "busy"), ("a3", "paused"),
-                         ("a4", "logged_out")]:
+    for agent, state in [
+        ("a1", "available"),
+        ("a2", "busy"),
+        ("a3", "paused"),
+        ("a4", "logged_out"),
+    ]:
         h.message(f"agents/{agent}", payloads.agent(agent, state))
     h.message("agents/a5", payloads.agent("a5", "busy", queues=["erhverv"]))
     counts = h.view()["queues"][0]["agents"]  # type: ignore[index]
-    assert counts == {"logged_in": 3, "available": 1, "ringing": 0, "busy": 1, "wrap_up": 0,
-                      "paused": 1}
+    assert counts == {
+        "logged_in": 3,
+        "available": 1,
+        "ringing": 0,
+        "busy": 1,
+        "wrap_up": 0,
+        "paused": 1,
+    }
 
 
 def test_agents_on_duty_sorted_by_who_can_answer_first() -> None:
@@ -169,7 +217,9 @@ def test_shown_queues_in_configured_order_and_others_ignored() -> None:
 
 def test_expired_ticker_message_disappears_on_time() -> None:
     h = Harness()
-    h.message("messages/favrskov", payloads.ticker("Husk møde", expires=payloads.iso(NOW, seconds=60)))
+    h.message(
+        "messages/favrskov", payloads.ticker("Husk møde", expires=payloads.iso(NOW, seconds=60))
+    )
     h.message("messages/all", payloads.ticker("Til alle", level="warning"))
     assert [m["text"] for m in h.view()["ticker"]] == ["Til alle", "Husk møde"]  # type: ignore[attr-defined]
     delay = seconds_to_next_change(h.board, h.clock.monotonic(), h.clock.now())
@@ -184,8 +234,14 @@ def test_removed_queue_and_agent_are_gone_and_fold_keeps_unchanged_boards() -> N
     h.message("agents/a1", payloads.agent("a1"))
     h.message("queues/borger", b"")
     h.message("agents/a1", b"")
-    assert h.view()["queues"] == [] and h.view()["agents"] == []
+    assert h.view()["queues"] == []
+    assert h.view()["agents"] == []
     before = h.board
-    h.feed(decode(TOPICS, f"{P}/sites/favrskov/agents/a1/set/result",
-                  b'{"v":1,"request_id":"r","status":"ok"}'))
+    h.feed(
+        decode(
+            TOPICS,
+            f"{P}/sites/favrskov/agents/a1/set/result",
+            b'{"v":1,"request_id":"r","status":"ok"}',
+        )
+    )
     assert h.board is before

@@ -39,8 +39,14 @@ language = "sv"
     with pytest.raises(ConfigError) as caught:
         parse_config(text)
     keys = {problem.split(":")[0] for problem in caught.value.problems}
-    assert keys == {"site.id", "mqtt.stale_after_s", "mqtt.colour", "alarms.waiting_critical",
-                    "web.language", "wallboard"}
+    assert keys == {
+        "site.id",
+        "mqtt.stale_after_s",
+        "mqtt.colour",
+        "alarms.waiting_critical",
+        "web.language",
+        "wallboard",
+    }
 
 
 def test_cross_field_mistakes_are_found_after_the_types() -> None:

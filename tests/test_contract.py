@@ -40,11 +40,12 @@ def test_the_contracts_own_examples_decode() -> None:
     assert event.state is not None
     assert event.state.waiting == 3
     assert event.state.name == "Digital hotline – borgere"
-    assert event.state.today is not None and event.state.today.answered == 110
-    agent = decode(TOPICS, f"{P}/agents/a2101", payloads.agent(reason="Frokost",
-                                                               state="paused"))
+    assert event.state.today is not None
+    assert event.state.today.answered == 110
+    agent = decode(TOPICS, f"{P}/agents/a2101", payloads.agent(reason="Frokost", state="paused"))
     assert isinstance(agent, AgentUpdate)
-    assert agent.state is not None and agent.state.reason == "Frokost"
+    assert agent.state is not None
+    assert agent.state.reason == "Frokost"
 
 
 def test_system_status_is_plain_text_and_absent_means_offline() -> None:
@@ -70,8 +71,12 @@ def test_empty_retained_payload_removes_the_entity(topic: str) -> None:
         ("queues/borger", payloads.queue(waiting=3.5), "malformed"),
         ("queues/borger", payloads.queue(waiting=10**12), "malformed"),
         ("queues/borger", payloads.queue(longest_wait_s=1e308), "malformed"),
-        ("queues/borger", b'{"v":1,"queue":"borger","ts":"2026-11-28T18:45:03+01:00",'
-                          b'"waiting":NaN,"longest_wait_s":0}', "malformed"),
+        (
+            "queues/borger",
+            b'{"v":1,"queue":"borger","ts":"2026-11-28T18:45:03+01:00",'
+            b'"waiting":NaN,"longest_wait_s":0}',
+            "malformed",
+        ),
         ("queues/borger", payloads.queue(ts="2026-11-28T18:45:03"), "malformed"),
         ("queues/borger", payloads.queue(v=2), "version"),
         ("queues/borger", json.dumps({"v": 2, "totally": "different"}).encode(), "version"),
@@ -100,25 +105,39 @@ def test_too_many_callers_is_malformed() -> None:
 
 
 def test_text_is_cleaned_of_control_characters_and_capped() -> None:
-    event = decode(TOPICS, f"{P}/agents/a2101",
-                   payloads.agent(name="Mette\x00\x1b[31m Jensen\u202e\n", reason="x" * 100,
-                                  state="paused"))
-    assert isinstance(event, AgentUpdate) and event.state is not None
+    event = decode(
+        TOPICS,
+        f"{P}/agents/a2101",
+        payloads.agent(name="Mette\x00\x1b[31m Jensen\u202e\n", reason="x" * 100, state="paused"),
+    )
+    assert isinstance(event, AgentUpdate)
+    assert event.state is not None
     assert event.state.name == "Mette[31m Jensen"
-    assert event.state.reason is not None and len(event.state.reason) == 64
+    assert event.state.reason is not None
+    assert len(event.state.reason) == 64
     assert clean_text("  Personale\u00a0møde\tkl. 21.30 ", 200) == "Personale møde kl. 21.30"
 
 
 def test_requests_and_results_carry_their_site_and_agent() -> None:
-    result = decode(TOPICS, f"{P}/sites/favrskov/agents/a2101/set/result",
-                    b'{"v":1,"request_id":"r1","status":"error","error":"nope"}')
+    result = decode(
+        TOPICS,
+        f"{P}/sites/favrskov/agents/a2101/set/result",
+        b'{"v":1,"request_id":"r1","status":"error","error":"nope"}',
+    )
     assert isinstance(result, SetResultUpdate)
     assert (result.site, result.agent, result.result.error) == ("favrskov", "a2101", "nope")
-    request = {"v": 1, "request_id": "r1", "agent": "a2101", "site": "favrskov",
-               "state": "paused", "reason": "Pause", "ts": payloads.iso(),
-               "expires": payloads.iso(seconds=60)}
+    request = {
+        "v": 1,
+        "request_id": "r1",
+        "agent": "a2101",
+        "site": "favrskov",
+        "state": "paused",
+        "reason": "Pause",
+        "ts": payloads.iso(),
+        "expires": payloads.iso(seconds=60),
+    }
     good = decode(TOPICS, f"{P}/sites/favrskov/agents/a2101/set", json.dumps(request).encode())
     assert isinstance(good, SetRequestUpdate)
-    other_site = decode(TOPICS, f"{P}/sites/aarhus/agents/a2101/set",
-                        json.dumps(request).encode())
-    assert isinstance(other_site, Rejected) and other_site.reason == "identifier"
+    other_site = decode(TOPICS, f"{P}/sites/aarhus/agents/a2101/set", json.dumps(request).encode())
+    assert isinstance(other_site, Rejected)
+    assert other_site.reason == "identifier"

@@ -13,23 +13,46 @@ def iso(moment: datetime | None = None, **delta: float) -> str:
 
 
 def today(**counts: Any) -> dict[str, Any]:
-    base = {"date": datetime.now(UTC).astimezone().date().isoformat(), "offered": 0,
-            "answered": 0, "abandoned": 0, "short_abandoned": 0, "answered_within_sl": 0,
-            "sl_threshold_s": 60, "wait_answered_s": 0, "talk_s": 0}
+    base = {
+        "date": datetime.now(UTC).astimezone().date().isoformat(),
+        "offered": 0,
+        "answered": 0,
+        "abandoned": 0,
+        "short_abandoned": 0,
+        "answered_within_sl": 0,
+        "sl_threshold_s": 60,
+        "wait_answered_s": 0,
+        "talk_s": 0,
+    }
     return base | counts
 
 
-def queue(queue: str = "borger", waiting: int = 0, longest_wait_s: float = 0,
-          **fields: Any) -> bytes:
-    payload = {"v": 1, "queue": queue, "name": f"Kø {queue}", "ts": iso(),
-               "waiting": waiting, "longest_wait_s": longest_wait_s} | fields
+def queue(
+    queue: str = "borger", waiting: int = 0, longest_wait_s: float = 0, **fields: Any
+) -> bytes:
+    payload = {
+        "v": 1,
+        "queue": queue,
+        "name": f"Kø {queue}",
+        "ts": iso(),
+        "waiting": waiting,
+        "longest_wait_s": longest_wait_s,
+    } | fields
     return json.dumps(payload).encode()
 
 
-def agent(agent: str = "a2101", state: str = "available", site: str = "favrskov",
-          **fields: Any) -> bytes:
-    payload = {"v": 1, "agent": agent, "name": f"Agent {agent}", "site": site,
-               "state": state, "ts": iso(), "queues": ["borger"]} | fields
+def agent(
+    agent: str = "a2101", state: str = "available", site: str = "favrskov", **fields: Any
+) -> bytes:
+    payload = {
+        "v": 1,
+        "agent": agent,
+        "name": f"Agent {agent}",
+        "site": site,
+        "state": state,
+        "ts": iso(),
+        "queues": ["borger"],
+    } | fields
     return json.dumps(payload).encode()
 
 

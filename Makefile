@@ -1,0 +1,45 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint typecheck unit system-deps screenshot clean
+
+demo: $(VENV)/.demo
+	$(BIN)/hotline demo
+
+test: system-deps $(VENV)/.dev lint typecheck unit
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.dev
+	$(BIN)/mypy
+
+unit: $(VENV)/.dev
+	$(BIN)/pytest
+
+system-deps:
+	@sh scripts/system-deps.sh
+
+# The wallboard at 1920×1080, as committed under docs/.
+screenshot: system-deps $(VENV)/.dev
+	$(BIN)/python -m tests.support.screenshot docs/wallboard.png \
+		--message "Personalemøde kl. 21.30 i kantinen – husk at sætte pause inden"
+
+$(VENV)/bin/python:
+	@sh scripts/system-deps.sh
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.demo: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install -q -e '.[demo]'
+	touch $@
+
+$(VENV)/.dev: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@ $(VENV)/.demo
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis *.egg-info

@@ -1,0 +1,14 @@
+#!/bin/sh
+# Debian packages the tests and the demo need, installed only when missing.
+set -eu
+need=""
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
+have mosquitto || need="$need mosquitto"
+have chromium || need="$need chromium fonts-dejavu-core"
+python3 -c 'import ensurepip, venv' 2>/dev/null || need="$need python3-venv"
+[ -z "$need" ] && exit 0
+echo "Installing Debian packages:$need"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+$sudo apt-get update -q
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends $need

@@ -1,0 +1,65 @@
+"""`hotline message` and friends, against a real broker."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import aiomqtt
+import pytest
+
+from appliance.cli import main, parse_until
+from appliance.contract import Topics
+from tests.support.mosquitto import Mosquitto, free_port
+
+CPH = ZoneInfo("Europe/Copenhagen")
+
+
+def test_until_is_the_next_such_time_in_copenhagen() -> None:
+    evening = datetime(2026, 11, 28, 18, 45, tzinfo=CPH)
+    assert parse_until("22:00", evening) == datetime(2026, 11, 28, 22, 0, tzinfo=CPH)
+    assert parse_until("08:00", evening) == datetime(2026, 11, 29, 8, 0, tzinfo=CPH)
+    assert parse_until("2026-12-01T10:00+01:00", evening).isoformat() == (
+        "2026-12-01T10:00:00+01:00"
+    )
+
+
+async def retained(broker: Mosquitto, topic: str) -> bytes | None:
+    async with aiomqtt.Client("127.0.0.1", broker.port) as client:
+        await client.subscribe(topic, qos=1)
+        try:
+            async with asyncio.timeout(1.0):  # retained messages come at once, or not at all
+                message = await anext(aiter(client.messages))
+                return bytes(message.payload)  # type: ignore[arg-type]
+        except TimeoutError:
+            return None
+
+
+def test_message_puts_a_line_on_every_ticker_and_clears_it(
+    broker: Mosquitto, topics: Topics, capsys: pytest.CaptureFixture[str]
+) -> None:
+    common = ["--broker", broker.url, "--prefix", topics.prefix]
+    assert (
+        main(["message", "Personalemøde kl. 21.30", "--site", "all", "--until", "22:00", *common])
+        == 0
+    )
+    payload = json.loads(asyncio.run(retained(broker, topics.messages("all"))) or b"{}")
+    assert payload["v"] == 1
+    assert payload["text"] == "Personalemøde kl. 21.30"
+    assert payload["level"] == "info"
+    assert datetime.fromisoformat(payload["expires"]).astimezone(CPH).hour == 22
+    assert main(["message", "--clear", "--site", "all", *common]) == 0
+    assert asyncio.run(retained(broker, topics.messages("all"))) is None
+    assert "cleared" in capsys.readouterr().out
+
+
+def test_message_explains_bad_input_and_a_dead_broker(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["message", "hej", "--site", "Favrskov Kommune"]) == 2
+    assert "--site" in capsys.readouterr().err
+    assert main(["message", "x" * 201]) == 2
+    assert "200" in capsys.readouterr().err
+    dead = f"mqtt://127.0.0.1:{free_port()}"
+    assert main(["message", "hej", "--broker", dead, "--timeout", "1"]) == 2
+    assert "broker not reachable" in capsys.readouterr().err

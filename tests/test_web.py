@@ -1,0 +1,100 @@
+"""The HTTP side: API, WebSocket, health, metrics and the headers that lock the page down."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import aiohttp
+import aiomqtt
+import pytest
+
+from appliance.contract import Topics
+from appliance.service import Appliance
+from tests.conftest import board_until, make_config, running
+from tests.support import payloads
+from tests.support.mosquitto import Mosquitto, free_port
+
+
+@pytest.fixture
+async def live(broker: Mosquitto, topics: Topics, publisher: aiomqtt.Client):  # type: ignore[no-untyped-def]
+    await publisher.publish(topics.system_status, b"online", qos=1, retain=True)
+    await publisher.publish(topics.queue("borger"), payloads.queue(waiting=3), qos=1, retain=True)
+    async with running(Appliance(make_config(broker.url, topics))) as app:
+        await board_until(app, lambda b: b["feed"] == "live" and b["queues"])
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{app.web_port}") as http:
+            yield app, http
+
+
+async def test_board_api_and_page(live) -> None:  # type: ignore[no-untyped-def]
+    _app, http = live
+    async with http.get("/api/board") as reply:
+        assert reply.status == 200
+        board = await reply.json()
+    assert board["v"] == 1
+    assert board["queues"][0]["waiting"] == 3
+    async with http.get("/") as reply:
+        page = await reply.text()
+        assert reply.headers["X-Content-Type-Options"] == "nosniff"
+        csp = reply.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp
+        assert "frame-ancestors 'none'" in csp
+        assert "unsafe-inline" not in csp
+    assert '<html lang="da">' in page
+    assert "<script>" not in page
+    for asset in ("app.js", "style.css"):
+        async with http.get(f"/static/{asset}") as reply:
+            assert reply.status == 200
+    for bad in ("../web.py", "%2e%2e/web.py", "index.html"):
+        async with http.get(f"/static/{bad}") as reply:
+            assert reply.status == 404
+
+
+async def test_websocket_sends_on_connect_and_on_change(
+    live,
+    topics: Topics,  # type: ignore[no-untyped-def]
+    publisher: aiomqtt.Client,
+) -> None:
+    _app, http = live
+    async with http.ws_connect("/ws") as socket:
+        first = json.loads((await socket.receive(timeout=5)).data)
+        assert first["queues"][0]["waiting"] == 3
+        await publisher.publish(
+            topics.queue("borger"), payloads.queue(waiting=5), qos=1, retain=True
+        )
+        async with asyncio.timeout(5):
+            while (await socket.receive_json())["queues"][0]["waiting"] != 5:
+                pass
+
+
+async def test_cross_origin_websocket_is_refused(live) -> None:  # type: ignore[no-untyped-def]
+    _app, http = live
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await http.ws_connect("/ws", headers={"Origin": "http://evil.example"})
+    assert refused.value.status == 403
+
+
+async def test_health_and_metrics(live) -> None:  # type: ignore[no-untyped-def]
+    _app, http = live
+    async with http.get("/healthz") as reply:
+        assert reply.status == 200
+        health = await reply.json()
+    assert health["healthy"] is True
+    assert health["health"]["mqtt_connected"] is True
+    async with http.get("/metrics") as reply:
+        text = await reply.text()
+    assert "hotline_mqtt_connected 1" in text
+    assert 'hotline_queue_waiting{queue="borger"} 3' in text
+    assert 'hotline_messages_rejected_total{reason="malformed"} 0' in text
+
+
+async def test_unhealthy_without_a_broker(topics: Topics) -> None:
+    config = make_config(f"mqtt://127.0.0.1:{free_port()}", topics)
+    async with running(Appliance(config)) as app, aiohttp.ClientSession() as http:
+        async with http.get(f"http://127.0.0.1:{app.web_port}/healthz") as reply:
+            assert reply.status == 503
+            reasons = (await reply.json())["reasons"]
+        assert reasons
+        assert reasons[0].startswith("broker:")
+        async with http.get(f"http://127.0.0.1:{app.web_port}/api/board") as reply:
+            assert (await reply.json())["feed"] == "disconnected"
