@@ -76,7 +76,7 @@ class Demo:
         self.appliance = Appliance(self.config)
         self.simulator = Simulator(
             SimulatorSettings(
-                broker=self.broker_url, protocol="3.1.1", speed=speed, calls_per_hour=105, on_duty=8
+                broker=self.broker_url, protocol="3.1.1", speed=speed, calls_per_hour=125, on_duty=8
             )
         )
 

@@ -28,6 +28,11 @@ async def capture(path: Path, language: str, message: str | None) -> None:
         async with chromium_page() as page:
             await page.goto(demo.wallboard_url)
             await page.wait_for("document.querySelectorAll('.agent').length > 3", 20)
+            # A picture with callers waiting tells more; the simulator brings some soon.
+            with contextlib.suppress(AssertionError):
+                await page.wait_for(
+                    "[...document.querySelectorAll('.figure.waiting .value')]"
+                    ".some(v => v.textContent !== '0')", 60)
             await asyncio.sleep(2)  # not a wait for state: lets the ticker scroll into view
             await page.screenshot(path)
             if page.exceptions:
