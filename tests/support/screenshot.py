@@ -32,7 +32,9 @@ async def capture(path: Path, language: str, message: str | None) -> None:
             with contextlib.suppress(AssertionError):
                 await page.wait_for(
                     "[...document.querySelectorAll('.figure.waiting .value')]"
-                    ".some(v => v.textContent !== '0')", 60)
+                    ".some(v => v.textContent !== '0')",
+                    60,
+                )
             await asyncio.sleep(2)  # not a wait for state: lets the ticker scroll into view
             await page.screenshot(path)
             if page.exceptions:
