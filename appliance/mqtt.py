@@ -23,6 +23,7 @@ from paho.mqtt.properties import Properties
 
 from appliance.config import MqttConfig, read_secret
 from appliance.errors import NotConnectedError
+from appliance.signal import Latest
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,17 @@ def _tls_context(config: MqttConfig) -> ssl.SSLContext | None:
     return context
 
 
+def _root_cause(error: BaseException) -> BaseException:
+    while error.__cause__ is not None or error.__context__ is not None:
+        error = error.__cause__ or error.__context__  # type: ignore[assignment]
+    return error
+
+
 def describe_error(error: BaseException) -> str:
     """A one-line reason a technician can act on."""
+    if isinstance(error, aiomqtt.MqttCodeError) and error.rc in (4, 5, 134, 135):
+        return f"broker refused the login (wrong username or password?): {error}"
+    error = _root_cause(error)
     if isinstance(error, aiomqtt.MqttCodeError) and error.rc in (4, 5, 134, 135):
         return f"broker refused the login (wrong username or password?): {error}"
     if isinstance(error, ssl.SSLCertVerificationError):
@@ -93,6 +103,8 @@ class MqttLink:
         self._client: aiomqtt.Client | None = None
         self._ready = asyncio.Event()
         self.last_error = "not connected yet"
+        # "" while connected, else why not: for health, and for whoever must wait on it.
+        self.status: Latest[str] = Latest(self.last_error)
 
     @property
     def connected(self) -> bool:
@@ -146,6 +158,7 @@ class MqttLink:
                 log.info("connected to %s:%d", self._config.host, self._config.port)
                 self._backoff.reset()
                 self.last_error = ""
+                self.status.publish("")
                 self._ready.set()
                 async for message in client.messages:
                     payload = message.payload
@@ -171,6 +184,7 @@ class MqttLink:
         if reason != self.last_error:  # one line per new reason, not one per retry
             log.warning("broker connection: %s", reason)
         self.last_error = reason
+        self.status.publish(reason)
         self._on_connection(False, reason)
 
     async def publish(

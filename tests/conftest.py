@@ -97,3 +97,17 @@ async def board_until(
 async def publisher(broker: Mosquitto) -> AsyncIterator[aiomqtt.Client]:
     async with aiomqtt.Client("127.0.0.1", broker.port) as client:
         yield client
+
+
+async def link_status_until(
+    appliance: Appliance, predicate: Callable[[str], object], timeout: float = 10.0
+) -> str:
+    """The broker link's status ("" when connected, else the reason), once it matches."""
+    status = appliance.link.status
+    try:
+        async with asyncio.timeout(timeout):
+            while not predicate(status.value):
+                await status.wait_newer(status.version)
+    except TimeoutError:
+        raise AssertionError(f"link status stayed {status.value!r}") from None
+    return status.value

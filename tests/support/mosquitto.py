@@ -33,9 +33,19 @@ def wait_for_port(port: int, timeout_s: float = 10.0) -> None:
 class Mosquitto:
     """Start, stop and restart a broker; retained messages persist across restarts."""
 
-    def __init__(self, workdir: Path, port: int | None = None, extra_config: str = "") -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        port: int | None = None,
+        *,
+        listener_options: str = "",
+        anonymous: bool = True,
+        extra_config: str = "",
+    ) -> None:
         self.workdir = workdir
         self.port = port or free_port()
+        self.listener_options = listener_options
+        self.anonymous = anonymous
         self.extra_config = extra_config
         self.process: subprocess.Popen[bytes] | None = None
         workdir.mkdir(parents=True, exist_ok=True)
@@ -52,7 +62,8 @@ class Mosquitto:
             f"{user}"
             f"per_listener_settings false\n"
             f"listener {self.port} 127.0.0.1\n"
-            f"allow_anonymous true\n"
+            f"{self.listener_options}\n"
+            f"allow_anonymous {str(self.anonymous).lower()}\n"
             f"persistence true\n"
             f"persistence_location {self.workdir}/\n"
             f"log_dest file {self.workdir}/mosquitto.log\n"
