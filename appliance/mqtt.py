@@ -48,6 +48,17 @@ class Backoff:
         self.attempt = 0
 
 
+def _honour_cancellation() -> None:
+    """Re-raise a cancellation that Python 3.11's `wait_for` (used inside aiomqtt) swallowed.
+
+    When a call completes at the moment its task is cancelled, 3.11's `wait_for` returns
+    the result and drops the CancelledError; the task would then run on, never to stop.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 def _tls_context(config: MqttConfig) -> ssl.SSLContext | None:
     if not config.tls:
         return None
@@ -137,10 +148,14 @@ class MqttLink:
         )
 
     async def run(self) -> NoReturn:
+        task = asyncio.current_task()
         while True:
             try:
                 await self._session()
             except (aiomqtt.MqttError, OSError, ssl.SSLError) as error:
+                if task is not None and task.cancelling():
+                    # A failed disconnect while shutting down must not swallow the shutdown.
+                    raise asyncio.CancelledError from error
                 self._went_down(describe_error(error))
             delay = self._backoff.next_delay()
             log.info("reconnecting to %s in %.1f s", self._config.host, delay)
@@ -149,12 +164,14 @@ class MqttLink:
     async def _session(self) -> None:
         async with self._make_client() as client:
             try:
+                _honour_cancellation()  # connecting ends in wait_for too
                 if self._availability:
                     await client.publish(self._availability, b"online", qos=1, retain=True)
                 self._client = client
                 self._on_connection(True, "connected")
                 if self._subscriptions:
                     await client.subscribe([(topic, 1) for topic in self._subscriptions])
+                _honour_cancellation()
                 log.info("connected to %s:%d", self._config.host, self._config.port)
                 self._backoff.reset()
                 self.last_error = ""
@@ -166,6 +183,7 @@ class MqttLink:
                         self._on_message(message.topic.value, bytes(payload))
             except asyncio.CancelledError:
                 await self._say_goodbye(client)
+                client.timeout = 2.0  # bounds the wait for the broker's goodbye on exit
                 raise
             finally:
                 self._client = None
@@ -208,3 +226,4 @@ class MqttLink:
             await client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
         except aiomqtt.MqttError as error:
             raise NotConnectedError(describe_error(error)) from error
+        _honour_cancellation()

@@ -72,7 +72,8 @@ async def running(appliance: Appliance) -> AsyncIterator[Appliance]:
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await task
+            async with asyncio.timeout(10):  # a clean shutdown is part of what is tested
+                await task
 
 
 async def board_until(
@@ -90,7 +91,9 @@ async def board_until(
                     return board
                 await views.wait_newer(version)
     except TimeoutError:
-        raise AssertionError(f"board never matched; last: {json.dumps(board)}") from None
+        raise AssertionError(
+            f"board never matched; last: {json.dumps(board)}; link {appliance.link.status.value!r}"
+        ) from None
 
 
 @pytest.fixture
