@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from types import MappingProxyType
 from typing import Literal, TypeAlias, TypeVar
 from zoneinfo import ZoneInfo
@@ -27,6 +27,7 @@ from appliance.contract import (
     TickerMessage,
     TickerUpdate,
 )
+from appliance.hours import Schedule, build_schedule, hours_state
 from appliance.metrics import Level, alarm_level, level_deadlines
 
 FeedState = Literal["live", "stale", "offline", "disconnected"]
@@ -57,17 +58,23 @@ class BoardRules:
     agents_show: Literal["queues", "site"] = "queues"
     stale_after_s: float = 90.0
     alarms: AlarmsConfig = field(default_factory=AlarmsConfig)
-    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Copenhagen"))
+    schedule: Schedule = field(default_factory=Schedule.always_open)
 
     @classmethod
-    def from_config(cls, config: Config) -> BoardRules:
+    def from_config(cls, config: Config, today: date) -> BoardRules:
+        schedule = build_schedule(config.hours, range(today.year - 1, today.year + 11))
         return cls(
             site=config.site.id,
             show_queues=config.queues.show,
             agents_show=config.agents.show,
             stale_after_s=config.mqtt.stale_after_s,
             alarms=config.alarms,
+            schedule=schedule,
         )
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return self.schedule.timezone
 
     def shows_queue(self, queue: str) -> bool:
         return not self.show_queues or queue in self.show_queues
@@ -240,10 +247,16 @@ def seconds_to_next_change(board: Board, now: float, wall_now: datetime) -> floa
     for message in board.ticker.values():
         if message.expires is not None:
             deadlines.append((message.expires - wall_now).total_seconds())
+    change = hours_state(board.rules.schedule, wall_now).next_change
+    if change is not None:
+        deadlines.append((change - wall_now).total_seconds())
     future = [deadline for deadline in deadlines if deadline > 0]
     # A hair past the instant, so that the re-render sees the change.
     return min(future) + 0.01 if future else None
 
 
-def queue_level(board: Board, entry: QueueEntry, now: float) -> Level:
+def queue_level(board: Board, entry: QueueEntry, now: float, is_open: bool = True) -> Level:
+    """The queue's alarm level; alarms are silent while the hotline is closed."""
+    if not is_open:
+        return "ok"
     return alarm_level(entry.state.waiting, longest_wait_s(entry, now), board.rules.alarms)

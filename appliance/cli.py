@@ -80,6 +80,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             listen=args.listen,
             language=args.language,
             speed=args.speed,
+            closed=args.closed,
         )
     )
     return 0
@@ -188,6 +189,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--broker-port", type=int, default=18830)
     demo.add_argument("--language", choices=("da", "en"), default="da")
     demo.add_argument("--speed", type=float, default=1.0)
+    demo.add_argument("--closed", action="store_true", help="show the closed state")
     demo.set_defaults(handler=_cmd_demo)
     return parser
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import socket
 import tomllib
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
@@ -81,6 +83,23 @@ class AlarmsConfig(Section, frozen=True, kw_only=True):
     longest_wait_critical_s: PositiveSeconds = 300.0
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+# The original service: Sunday to Thursday, 18:30-22:00.
+ORIGINAL_HOURS: dict[Weekday, tuple[str, ...]] = dict.fromkeys(
+    ("sun", "mon", "tue", "wed", "thu"), ("18:30-22:00",)
+)
+
+
+class HoursConfig(Section, frozen=True, kw_only=True):
+    timezone: str = "Europe/Copenhagen"
+    weekly: dict[Weekday, tuple[str, ...]] = msgspec.field(
+        default_factory=lambda: dict(ORIGINAL_HOURS)
+    )
+    holidays: str = "DK"  # public holidays closed; "" disables
+    closed_dates: tuple[date, ...] = ()
+    open_dates: dict[date, tuple[str, ...]] = msgspec.field(default_factory=dict)
+
+
 class WebConfig(Section, frozen=True, kw_only=True):
     listen: str = "0.0.0.0:8080"
     language: Literal["da", "en"] = "da"
@@ -101,6 +120,7 @@ class Config(Section, frozen=True, kw_only=True):
     agents: AgentsConfig = AgentsConfig()
     alarms: AlarmsConfig = AlarmsConfig()
     web: WebConfig = WebConfig()
+    hours: HoursConfig = HoursConfig()
 
 
 # --- parsing --------------------------------------------------------------------------
@@ -172,6 +192,32 @@ def _check_consistency(config: Config) -> list[str]:
         errors.append("web.listen: expected host:port, e.g. 0.0.0.0:8080")
     if len(set(config.queues.show)) != len(config.queues.show):
         errors.append("queues.show: lists a queue twice")
+    return errors + _check_hours(config.hours)
+
+
+def _check_hours(hours: HoursConfig) -> list[str]:
+    from appliance.hours import parse_range  # noqa: PLC0415
+
+    errors = []
+    try:
+        ZoneInfo(hours.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        errors.append(f"hours.timezone: unknown time zone {hours.timezone!r}")
+    tables = [(f"hours.weekly.{day}", ranges) for day, ranges in hours.weekly.items()]
+    tables += [(f"hours.open_dates.{day}", ranges) for day, ranges in hours.open_dates.items()]
+    for key, ranges in tables:
+        for text in ranges:
+            try:
+                parse_range(text)
+            except ValueError as error:
+                errors.append(f"{key}: {error}")
+    if hours.holidays:
+        import holidays  # noqa: PLC0415
+
+        try:
+            holidays.country_holidays(hours.holidays)
+        except NotImplementedError:
+            errors.append(f"hours.holidays: no holiday calendar for {hours.holidays!r}")
     return errors
 
 

@@ -10,12 +10,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from appliance.config import Config, parse_config
 from appliance.service import Appliance
 from appliance.simulator.runner import Simulator, SimulatorSettings
 
 log = logging.getLogger(__name__)
+COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 
 DEMO_CONFIG = """
 [site]
@@ -30,11 +33,35 @@ protocol = "3.1.1"   # amqtt speaks MQTT 3.1.1
 [web]
 listen = "{listen}"
 language = "{language}"
+
+[hours]
+{hours}
+holidays = ""
 """
 
+# The demo's hotline never closes, so a newcomer sees live numbers at any hour...
+OPEN_AROUND_THE_CLOCK = "weekly = {{{days}}}".format(
+    days=", ".join(
+        f'{day} = ["00:00-24:00"]' for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    )
+)
 
-def demo_config(broker_port: int, listen: str, language: str) -> Config:
-    text = DEMO_CONFIG.format(broker_port=broker_port, listen=listen, language=language)
+
+def _closed_until_tomorrow_evening(today: date) -> str:
+    """...unless asked to show the closed state: closed now, open tomorrow evening."""
+    tomorrow = today + timedelta(days=1)
+    return f'weekly = {{}}\nopen_dates = {{"{tomorrow.isoformat()}" = ["18:30-22:00"]}}'
+
+
+def demo_config(broker_port: int, listen: str, language: str, closed: bool = False) -> Config:
+    hours = (
+        _closed_until_tomorrow_evening(datetime.now(COPENHAGEN).date())
+        if closed
+        else OPEN_AROUND_THE_CLOCK
+    )
+    text = DEMO_CONFIG.format(
+        broker_port=broker_port, listen=listen, language=language, hours=hours
+    )
     return parse_config(text, "demo config")
 
 
@@ -70,9 +97,10 @@ class Demo:
         listen: str = "127.0.0.1:8080",
         language: str = "da",
         speed: float = 1.0,
+        closed: bool = False,
     ) -> None:
         self.broker_port = broker_port
-        self.config = demo_config(broker_port, listen, language)
+        self.config = demo_config(broker_port, listen, language, closed)
         self.appliance = Appliance(self.config)
         self.simulator = Simulator(
             SimulatorSettings(
@@ -107,5 +135,9 @@ async def run_demo(
     listen: str = "127.0.0.1:8080",
     language: str = "da",
     speed: float = 1.0,
+    closed: bool = False,
 ) -> None:
-    await Demo(broker_port=broker_port, listen=listen, language=language, speed=speed).run()
+    demo = Demo(
+        broker_port=broker_port, listen=listen, language=language, speed=speed, closed=closed
+    )
+    await demo.run()

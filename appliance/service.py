@@ -31,7 +31,8 @@ class Appliance:
         self.started = self.clock.monotonic()
         site = config.site
         self.topics = Topics(config.mqtt.prefix)
-        self.hub = BoardHub(BoardRules.from_config(config), self.topics, self.clock)
+        today = self.clock.now().date()
+        self.hub = BoardHub(BoardRules.from_config(config, today), self.topics, self.clock)
         self.outputs = Outputs()
         self.link = MqttLink(
             config.mqtt,

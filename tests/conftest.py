@@ -42,7 +42,12 @@ def topics() -> Topics:
     return Topics(f"test{next(_prefixes)}/v1")
 
 
-def make_config(broker_url: str, topics: Topics, extra: str = "", **mqtt: Any) -> Config:
+ALWAYS_OPEN = '[hours]\nholidays = ""\n[hours.weekly]\n' + "".join(
+    f'{day} = ["00:00-24:00"]\n' for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+)
+
+
+def make_config(broker_url: str, topics: Topics, extra: str = ALWAYS_OPEN, **mqtt: Any) -> Config:
     mqtt_lines = "".join(f"{key} = {json.dumps(value)}\n" for key, value in mqtt.items())
     return parse_config(
         f"""

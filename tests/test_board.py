@@ -245,3 +245,18 @@ def test_removed_queue_and_agent_are_gone_and_fold_keeps_unchanged_boards() -> N
         )
     )
     assert h.board is before
+
+
+def test_closed_hotline_says_when_it_opens_and_silences_alarms() -> None:
+    from appliance.config import parse_config  # noqa: PLC0415
+    from appliance.hours import build_schedule  # noqa: PLC0415
+
+    original = build_schedule(parse_config('[site]\nid = "x"\n').hours, range(2026, 2028))
+    h = Harness(schedule=original)  # Saturday 18:45: closed until Sunday 18:30
+    h.message("queues/borger", payloads.queue(waiting=9, longest_wait_s=500))
+    view = h.view()
+    assert (view["open"], view["next_open"]) == (False, "2026-11-29T18:30+01:00")
+    queue = view["queues"][0]  # type: ignore[index]
+    assert (queue["waiting"], queue["level"]) == (9, "ok")
+    delay = seconds_to_next_change(h.board, h.clock.monotonic(), h.clock.now())
+    assert delay == pytest.approx(90.01)  # the queue turning stale comes before the opening

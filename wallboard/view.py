@@ -22,6 +22,7 @@ from appliance.board import (
     ticker_messages,
 )
 from appliance.contract import AgentCounts, AgentStateName, TickerLevel
+from appliance.hours import hours_state
 from appliance.metrics import Level, today_figures
 
 # Order of the agents list: who can take a call first.
@@ -84,6 +85,7 @@ def board_view(board: Board, now: float, wall_now: datetime, site_name: str = ""
     local_now = wall_now.astimezone(rules.timezone)
     feed = feed_state(board, now)
     feed_live = feed in ("live", "stale")
+    hours = hours_state(rules.schedule, wall_now)
     queues = []
     for entry in shown_queues(board):
         state = entry.state
@@ -95,7 +97,7 @@ def board_view(board: Board, now: float, wall_now: datetime, site_name: str = ""
                 name=state.name or state.queue,
                 waiting=state.waiting if live else None,
                 longest_wait_s=int(longest_wait_s(entry, now)) if live else None,
-                level=queue_level(board, entry, now) if live else None,
+                level=queue_level(board, entry, now, hours.open) if live else None,
                 stale=not live,
                 agents=agent_counts(board, entry) if live else None,
                 today=TodayView(
@@ -132,8 +134,12 @@ def board_view(board: Board, now: float, wall_now: datetime, site_name: str = ""
         site_name=site_name,
         generated_at=local_now.isoformat(timespec="seconds"),
         feed=feed,
-        open=True,
-        next_open=None,
+        open=hours.open,
+        next_open=(
+            hours.next_open.astimezone(rules.timezone).isoformat(timespec="minutes")
+            if hours.next_open
+            else None
+        ),
         queues=queues,
         agents=agents,
         ticker=[TickerView(m.text, m.level) for m in ticker_messages(board, wall_now)],
