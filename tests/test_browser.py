@@ -74,19 +74,19 @@ async def test_closed_hotline_page_says_when_it_opens(broker: Mosquitto, topics:
     weekday = ["mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"][
         tomorrow.weekday()
     ]
-    async with running(Appliance(make_config(broker.url, topics, extra=hours))) as app:
-        async with chromium_page() as page:
-            await page.goto(f"http://127.0.0.1:{app.web_port}/")
-            await page.wait_for(
-                "document.getElementById('banner').textContent.includes('Lukket')"
-                " || document.getElementById('feed').className === 'feed offline'"
-            )
-            # Offline (no phone system here) outranks closed; bring the feed up to see "closed".
-            async with aiomqtt.Client("127.0.0.1", broker.port) as client:
-                await client.publish(topics.system_status, b"online", qos=1, retain=True)
-                await client.publish(topics.queue("borger"), payloads.queue(), qos=1, retain=True)
-            text = await page.wait_for(
-                "document.getElementById('banner').textContent.startsWith('Lukket') && "
-                "document.getElementById('banner').textContent"
-            )
-            assert text == f"Lukket – åbner {weekday} kl. 18.30"
+    config = make_config(broker.url, topics, extra=hours)
+    async with running(Appliance(config)) as app, chromium_page() as page:
+        await page.goto(f"http://127.0.0.1:{app.web_port}/")
+        await page.wait_for(
+            "document.getElementById('banner').textContent.includes('Lukket')"
+            " || document.getElementById('feed').className === 'feed offline'"
+        )
+        # Offline (no phone system here) outranks closed; bring the feed up to see "closed".
+        async with aiomqtt.Client("127.0.0.1", broker.port) as client:
+            await client.publish(topics.system_status, b"online", qos=1, retain=True)
+            await client.publish(topics.queue("borger"), payloads.queue(), qos=1, retain=True)
+        text = await page.wait_for(
+            "document.getElementById('banner').textContent.startsWith('Lukket') && "
+            "document.getElementById('banner').textContent"
+        )
+        assert text == f"Lukket – åbner {weekday} kl. 18.30"
