@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit system-deps screenshot clean
+.PHONY: demo test lint typecheck unit bench system-deps screenshot clean
 
 demo: $(VENV)/.demo
 	$(BIN)/hotline demo
@@ -19,6 +19,10 @@ typecheck: $(VENV)/.dev
 
 unit: $(VENV)/.dev
 	$(BIN)/pytest
+
+# Benchmarks print each figure beside a baseline measured in the same run.
+bench: system-deps $(VENV)/.dev
+	$(BIN)/python -m bench.disk_writes
 
 system-deps:
 	@sh scripts/system-deps.sh

@@ -9,7 +9,8 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from appliance import __version__
@@ -146,6 +147,47 @@ def _cmd_message(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_history_export(args: argparse.Namespace) -> int:
+    import csv  # noqa: PLC0415
+
+    from appliance.store import Store  # noqa: PLC0415
+
+    database = Path(args.database) if args.database else load_config(args.config).history.database
+    if not database.exists():
+        raise HotlineError(f"no history database at {database}")
+    today = datetime.now(COPENHAGEN).date()
+    last = args.to or today
+    first = args.from_ or last - timedelta(days=29)
+    store = Store(database)
+    try:
+        rows = store.daily(first.isoformat(), last.isoformat())
+    finally:
+        store.close()
+    if args.format == "json":
+        json.dump(rows, sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+    else:
+        writer = csv.DictWriter(sys.stdout, fieldnames=DAILY_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    return 0
+
+
+DAILY_COLUMNS = [
+    "day",
+    "queue",
+    "offered",
+    "answered",
+    "abandoned",
+    "sl_pct",
+    "abandon_pct",
+    "asa_s",
+    "aht_s",
+    "peak_waiting",
+    "longest_wait_s",
+]
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hotline", description=__doc__)
     parser.add_argument("--version", action="version", version=f"hotline {__version__}")
@@ -183,6 +225,17 @@ def _parser() -> argparse.ArgumentParser:
     message.add_argument("--timeout", type=float, default=10.0)
     broker_options(message)
     message.set_defaults(handler=_cmd_message)
+
+    history = commands.add_parser("history", help="the local history")
+    history_commands = history.add_subparsers(dest="history_command", required=True)
+    export = history_commands.add_parser("export", help="daily statistics as CSV or JSON")
+    export.add_argument("--from", dest="from_", type=date.fromisoformat, help="YYYY-MM-DD")
+    export.add_argument("--to", type=date.fromisoformat, help="YYYY-MM-DD (default today)")
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    source = export.add_mutually_exclusive_group(required=True)
+    source.add_argument("--config", help="the appliance's config (finds its database)")
+    source.add_argument("--database", help="a history database file")
+    export.set_defaults(handler=_cmd_history_export)
 
     demo = commands.add_parser("demo", help="broker + simulator + appliance, on this machine")
     demo.add_argument("--listen", default="127.0.0.1:8080", help="wallboard host:port")

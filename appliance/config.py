@@ -7,6 +7,7 @@ keys ending in `_file` point at files that hold them.
 
 from __future__ import annotations
 
+import os
 import socket
 import tomllib
 from datetime import date
@@ -100,6 +101,21 @@ class HoursConfig(Section, frozen=True, kw_only=True):
     open_dates: dict[date, tuple[str, ...]] = msgspec.field(default_factory=dict)
 
 
+class HistoryConfig(Section, frozen=True, kw_only=True):
+    state_dir: str = ""  # "": $STATE_DIRECTORY (systemd), else ~/.local/state/hotline
+    snapshot_interval_s: PositiveSeconds = 15.0
+    flush_interval_s: PositiveSeconds = 60.0
+    keep_daily_days: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 400
+    keep_snapshots_days: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 30
+
+    @property
+    def database(self) -> Path:
+        directory = self.state_dir or os.environ.get("STATE_DIRECTORY", "").split(":")[0]
+        if not directory:
+            directory = str(Path.home() / ".local" / "state" / "hotline")
+        return Path(directory) / "hotline.db"
+
+
 class WebConfig(Section, frozen=True, kw_only=True):
     listen: str = "0.0.0.0:8080"
     language: Literal["da", "en"] = "da"
@@ -121,6 +137,7 @@ class Config(Section, frozen=True, kw_only=True):
     alarms: AlarmsConfig = AlarmsConfig()
     web: WebConfig = WebConfig()
     hours: HoursConfig = HoursConfig()
+    history: HistoryConfig = HistoryConfig()
 
 
 # --- parsing --------------------------------------------------------------------------

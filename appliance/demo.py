@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -34,6 +36,9 @@ protocol = "3.1.1"   # amqtt speaks MQTT 3.1.1
 listen = "{listen}"
 language = "{language}"
 
+[history]
+state_dir = "{state_dir}"
+
 [hours]
 {hours}
 holidays = ""
@@ -53,14 +58,20 @@ def _closed_until_tomorrow_evening(today: date) -> str:
     return f'weekly = {{}}\nopen_dates = {{"{tomorrow.isoformat()}" = ["18:30-22:00"]}}'
 
 
-def demo_config(broker_port: int, listen: str, language: str, closed: bool = False) -> Config:
+def demo_config(
+    broker_port: int, listen: str, language: str, closed: bool = False, state_dir: str = ""
+) -> Config:
     hours = (
         _closed_until_tomorrow_evening(datetime.now(COPENHAGEN).date())
         if closed
         else OPEN_AROUND_THE_CLOCK
     )
     text = DEMO_CONFIG.format(
-        broker_port=broker_port, listen=listen, language=language, hours=hours
+        broker_port=broker_port,
+        listen=listen,
+        language=language,
+        hours=hours,
+        state_dir=state_dir,
     )
     return parse_config(text, "demo config")
 
@@ -100,7 +111,8 @@ class Demo:
         closed: bool = False,
     ) -> None:
         self.broker_port = broker_port
-        self.config = demo_config(broker_port, listen, language, closed)
+        self.state_dir = tempfile.mkdtemp(prefix="hotline-demo-")  # the demo leaves no trace
+        self.config = demo_config(broker_port, listen, language, closed, self.state_dir)
         self.appliance = Appliance(self.config)
         self.simulator = Simulator(
             SimulatorSettings(
@@ -119,6 +131,12 @@ class Demo:
         return f"http://{host}:{self.appliance.web_port}/"
 
     async def run(self, *, announce: bool = True) -> None:
+        try:
+            await self._run(announce=announce)
+        finally:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+
+    async def _run(self, *, announce: bool) -> None:
         async with embedded_broker(self.broker_port), asyncio.TaskGroup() as group:
             group.create_task(self.simulator.run(), name="simulator")
             group.create_task(self.appliance.run(), name="appliance")

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Callable, Coroutine
+from datetime import date
 from typing import Any, NoReturn
 
 import msgspec
@@ -18,6 +19,8 @@ from appliance.errors import NotConnectedError
 from appliance.health import HealthReport, Outputs, health_report, prometheus_text
 from appliance.hub import BoardHub
 from appliance.mqtt import MqttLink
+from appliance.recorder import HistoryRecorder, local_midnight
+from appliance.store import AsyncStore
 from wallboard.live import ViewPublisher
 from wallboard.web import WebDeps, create_app, serve
 
@@ -43,6 +46,11 @@ class Appliance:
             availability_topic=self.topics.appliance_status(site.id, site.appliance),
         )
         self.views = ViewPublisher(self.hub.board, self.clock, site.name)
+        self.store = AsyncStore(config.history.database)
+        self.recorder = HistoryRecorder(
+            self.hub.board, self.store, self.clock, config.history, self.outputs
+        )
+        self.history_ok = False
         self.web_port: int | None = None
         self.ready = asyncio.Event()
 
@@ -54,7 +62,36 @@ class Appliance:
         self.outputs.ok("web")
         self.ready.set()
 
+    async def history(self, first: date, last: date) -> dict[str, Any]:
+        """Today's curve of waiting callers per queue, and daily statistics first..last."""
+        if not self.history_ok:
+            return {"v": 1, "today": {}, "daily": [], "error": "history unavailable"}
+        timezone = self.hub.board.value.rules.timezone
+        since = local_midnight(self.clock.now(), timezone)
+        curve = await self.store.run(lambda store: store.curve(since))
+        daily = await self.store.run(lambda store: store.daily(first.isoformat(), last.isoformat()))
+        return {"v": 1, "today": curve, "daily": daily}
+
+    async def _open_history(self) -> None:
+        """History is a nicety: if its disk fails, the displays carry on without it."""
+        try:
+            await self.store.open()
+            await self.recorder.load_today(self.hub.board.value.rules.timezone)
+        except Exception as error:  # noqa: BLE001 - any failure here must not stop the boards
+            log.error("history disabled: %s", error)
+            self.outputs.error("history", f"cannot open {self.config.history.database}: {error}")
+            return
+        self.outputs.ok("history")
+        self.history_ok = True
+
     async def run(self) -> None:
+        await self._open_history()
+        try:
+            await self._run_tasks()
+        finally:
+            await self.store.close()
+
+    async def _run_tasks(self) -> None:
         web = self.config.web
         app = create_app(
             WebDeps(
@@ -62,6 +99,10 @@ class Appliance:
                 render_board=self.views.render,
                 health=self.health,
                 metrics=lambda: prometheus_text(self.hub),
+                history=self.history,
+                today=lambda: (
+                    self.clock.now().astimezone(self.hub.board.value.rules.timezone).date()
+                ),
                 language=web.language,
                 title=self.config.site.name or "Digital hotline",
             )
@@ -71,6 +112,8 @@ class Appliance:
             group.create_task(self.views.run(), name="board-views")
             group.create_task(serve(app, web.host, web.port, self._web_ready), name="web")
             group.create_task(self._publish_health(), name="health")
+            if self.history_ok:
+                group.create_task(self.recorder.run(), name="history")
 
     async def _publish_health(self) -> NoReturn:
         site = self.config.site

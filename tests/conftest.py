@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -47,8 +48,13 @@ ALWAYS_OPEN = '[hours]\nholidays = ""\n[hours.weekly]\n' + "".join(
 )
 
 
-def make_config(broker_url: str, topics: Topics, extra: str = ALWAYS_OPEN, **mqtt: Any) -> Config:
+def make_config(
+    broker_url: str, topics: Topics, extra: str = ALWAYS_OPEN, history: str = "", **mqtt: Any
+) -> Config:
+    """A config for one test; history goes to a fresh directory unless `history` says more."""
     mqtt_lines = "".join(f"{key} = {json.dumps(value)}\n" for key, value in mqtt.items())
+    history = history or f'state_dir = "{tempfile.mkdtemp(prefix="hotline-test-")}"'
+
     return parse_config(
         f"""
 [site]
@@ -62,6 +68,9 @@ prefix = "{topics.prefix}"
 {mqtt_lines}
 [web]
 listen = "127.0.0.1:0"
+
+[history]
+{history}
 {extra}
 """
     )

@@ -8,8 +8,9 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from importlib import resources
-from typing import Literal
+from typing import Any, Literal
 
 from aiohttp import WSMsgType, web
 
@@ -37,6 +38,10 @@ _SECURITY_HEADERS = {
 }
 
 
+HistorySource = Callable[[date, date], Awaitable[dict[str, Any]]]
+MAX_HISTORY_DAYS = 400
+
+
 @dataclass(frozen=True, slots=True)
 class WebDeps:
     """What the web app reads; it never reaches the broker itself."""
@@ -45,13 +50,15 @@ class WebDeps:
     render_board: Callable[[], bytes]
     health: Callable[[], HealthReport]
     metrics: Callable[[], str]
+    history: HistorySource | None = None
+    today: Callable[[], date] = date.today
     language: Literal["da", "en"] = "da"
     title: str = "Digital hotline"
 
 
 DEPS = web.AppKey("deps", WebDeps)
 SOCKETS = web.AppKey("sockets", set[web.WebSocketResponse])
-PAGE = web.AppKey("page", str)
+PAGES = web.AppKey("pages", dict[str, str])
 
 
 @web.middleware
@@ -64,21 +71,48 @@ async def security_headers(
     return response
 
 
-def _page(deps: WebDeps) -> str:
-    template = (STATIC / "index.html").read_text(encoding="utf-8")
+def _page(deps: WebDeps, name: str) -> str:
+    template = (STATIC / name).read_text(encoding="utf-8")
     title = deps.title.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
     return template.replace("{{lang}}", deps.language).replace("{{title}}", title)
 
 
 async def index(request: web.Request) -> web.Response:
-    return web.Response(text=request.app[PAGE], content_type="text/html")
+    return web.Response(text=request.app[PAGES]["index.html"], content_type="text/html")
+
+
+async def stats_page(request: web.Request) -> web.Response:
+    return web.Response(text=request.app[PAGES]["stats.html"], content_type="text/html")
+
+
+def _day(request: web.Request, key: str, default: date) -> date:
+    text = request.query.get(key)
+    if text is None:
+        return default
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise web.HTTPBadRequest(text=f"{key}: expected YYYY-MM-DD") from None
+
+
+async def api_history(request: web.Request) -> web.Response:
+    """Today's curve of waiting callers per queue, and daily statistics for a range."""
+    deps = request.app[DEPS]
+    today = deps.today()
+    last = _day(request, "to", today)
+    first = _day(request, "from", last - timedelta(days=29))
+    if first > last or (last - first).days >= MAX_HISTORY_DAYS:
+        raise web.HTTPBadRequest(text=f"from..to: at most {MAX_HISTORY_DAYS} days, in order")
+    if deps.history is None:
+        return web.json_response({"v": 1, "today": {}, "daily": []})
+    return web.json_response(await deps.history(first, last), headers={"Cache-Control": "no-store"})
 
 
 async def asset(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     suffix = name[name.rfind(".") :]
     path = STATIC / name
-    if "/" in name or suffix not in _CONTENT_TYPES or not path.is_file():
+    if "/" in name or suffix not in _CONTENT_TYPES or not path.is_file():  # no .html either
         raise web.HTTPNotFound
     return web.Response(
         body=path.read_bytes(),
@@ -160,11 +194,13 @@ def create_app(deps: WebDeps) -> web.Application:
     app = web.Application(middlewares=[security_headers])
     app[DEPS] = deps
     app[SOCKETS] = set()
-    app[PAGE] = _page(deps)
+    app[PAGES] = {name: _page(deps, name) for name in ("index.html", "stats.html")}
     app.on_shutdown.append(_close_sockets)
     app.router.add_get("/", index)
     app.router.add_get("/static/{name}", asset)
+    app.router.add_get("/stats", stats_page)
     app.router.add_get("/api/board", api_board)
+    app.router.add_get("/api/history", api_history)
     app.router.add_get("/ws", board_socket)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)

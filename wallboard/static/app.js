@@ -184,6 +184,7 @@ function render() {
     tickerText.textContent = text;
     tickerText.style.setProperty("--duration", Math.max(12, text.length * 0.28) + "s");
   }
+  drawCurves();
   tick();
 }
 
@@ -202,6 +203,45 @@ function tick() {
     node.textContent = fmtDuration(Number(node.dataset.base) + grown);
   }
   if (performance.now() - receivedAt > QUIET_LIMIT_MS && socket) socket.close();
+}
+
+// Today's curve of waiting callers per queue, from /api/history, redrawn once a minute.
+let curves = {};
+const SVG = "http://www.w3.org/2000/svg";
+
+function sparkline(points) {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("class", "spark");
+  svg.setAttribute("viewBox", "0 0 100 20");
+  svg.setAttribute("preserveAspectRatio", "none");
+  if (points.length < 2) return svg;
+  const times = points.map((p) => Date.parse(p[0]));
+  const first = times[0], span = Math.max(1, times[times.length - 1] - first);
+  const peak = Math.max(1, ...points.map((p) => p[1]));
+  const line = document.createElementNS(SVG, "polyline");
+  line.setAttribute("points", points.map((p, i) =>
+    `${((times[i] - first) / span * 100).toFixed(2)},${(20 - p[1] / peak * 19).toFixed(2)}`).join(" "));
+  svg.append(line);
+  return svg;
+}
+
+function drawCurves() {
+  for (const card of document.querySelectorAll(".queue")) {
+    const old = card.querySelector(".spark");
+    if (old) old.remove();
+    const points = curves[card.dataset.queue];
+    if (points && !card.classList.contains("stale")) card.append(sparkline(points));
+  }
+}
+
+async function loadCurves() {
+  try {
+    const reply = await fetch("/api/history");
+    if (reply.ok) curves = (await reply.json()).today || {};
+  } catch (error) {
+    curves = {};
+  }
+  drawCurves();
 }
 
 let socket = null;
@@ -230,3 +270,5 @@ function connect() {
 
 connect();
 setInterval(tick, 1000);
+loadCurves();
+setInterval(loadCurves, 60000);
