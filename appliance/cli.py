@@ -188,6 +188,18 @@ DAILY_COLUMNS = [
 ]
 
 
+def _cmd_sign_emulate(args: argparse.Namespace) -> int:
+    from appliance.service import run_until_stopped  # noqa: PLC0415
+    from appliance.sign_emulator import emulate  # noqa: PLC0415
+
+    listen = None
+    if args.listen:
+        host, _, port = args.listen.rpartition(":")
+        listen = (host or "127.0.0.1", int(port))
+    run_until_stopped(lambda: emulate(Path(args.link) if args.link else None, listen))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hotline", description=__doc__)
     parser.add_argument("--version", action="version", version=f"hotline {__version__}")
@@ -226,6 +238,12 @@ def _parser() -> argparse.ArgumentParser:
     broker_options(message)
     message.set_defaults(handler=_cmd_message)
 
+    _add_tool_commands(commands)
+    return parser
+
+
+def _add_tool_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The commands around the appliance: history, sign emulator, demo."""
     history = commands.add_parser("history", help="the local history")
     history_commands = history.add_subparsers(dest="history_command", required=True)
     export = history_commands.add_parser("export", help="daily statistics as CSV or JSON")
@@ -237,6 +255,13 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--database", help="a history database file")
     export.set_defaults(handler=_cmd_history_export)
 
+    sign = commands.add_parser("sign", help="the LED sign")
+    sign_commands = sign.add_subparsers(dest="sign_command", required=True)
+    emulator = sign_commands.add_parser("emulate", help="a pretend sign, shown in the terminal")
+    emulator.add_argument("--link", help="also reach the pty through this path")
+    emulator.add_argument("--listen", help="host:port: listen on TCP instead of a pty")
+    emulator.set_defaults(handler=_cmd_sign_emulate)
+
     demo = commands.add_parser("demo", help="broker + simulator + appliance, on this machine")
     demo.add_argument("--listen", default="127.0.0.1:8080", help="wallboard host:port")
     demo.add_argument("--broker-port", type=int, default=18830)
@@ -244,7 +269,6 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--speed", type=float, default=1.0)
     demo.add_argument("--closed", action="store_true", help="show the closed state")
     demo.set_defaults(handler=_cmd_demo)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

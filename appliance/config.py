@@ -116,6 +116,36 @@ class HistoryConfig(Section, frozen=True, kw_only=True):
         return Path(directory) / "hotline.db"
 
 
+SignColour = Literal[
+    "red",
+    "green",
+    "amber",
+    "dim_red",
+    "dim_green",
+    "brown",
+    "orange",
+    "yellow",
+    "rainbow",
+    "mix",
+    "auto",
+]
+
+
+class SignConfig(Section, frozen=True, kw_only=True):
+    port: str = ""  # a pyserial URL: /dev/wallboard, socket://host:port, rfc2217://...
+    baudrate: Annotated[int, msgspec.Meta(ge=300, le=115_200)] = 9600
+    framing: Literal["7E1", "8N1"] = "7E1"
+    type: str = "all"  # all, one_line, two_line, betabrite, or a raw type code
+    address: Annotated[str, msgspec.Meta(pattern="^[0-9A-Fa-f]{2}$")] = "00"
+    layout: tuple[str, ...] = ("VENTER {waiting}  {longest}", "LEDIGE {available}  SAMTALE {busy}")
+    colours: dict[Literal["ok", "warn", "critical"], SignColour] = msgspec.field(
+        default_factory=lambda: {"ok": "green", "warn": "amber", "critical": "red"}
+    )
+    flash_critical: bool = True
+    extended_chars: bool = True  # Æ and Å as the sign's own letters; else AE, AA
+    min_interval_s: Annotated[float, msgspec.Meta(ge=0.05, le=10)] = 0.3
+
+
 class WebConfig(Section, frozen=True, kw_only=True):
     listen: str = "0.0.0.0:8080"
     language: Literal["da", "en"] = "da"
@@ -138,6 +168,7 @@ class Config(Section, frozen=True, kw_only=True):
     web: WebConfig = WebConfig()
     hours: HoursConfig = HoursConfig()
     history: HistoryConfig = HistoryConfig()
+    sign: SignConfig = SignConfig()
 
 
 # --- parsing --------------------------------------------------------------------------
@@ -209,7 +240,24 @@ def _check_consistency(config: Config) -> list[str]:
         errors.append("web.listen: expected host:port, e.g. 0.0.0.0:8080")
     if len(set(config.queues.show)) != len(config.queues.show):
         errors.append("queues.show: lists a queue twice")
-    return errors + _check_hours(config.hours)
+    return errors + _check_hours(config.hours) + _check_sign(config.sign)
+
+
+def _check_sign(sign: SignConfig) -> list[str]:
+    from wallboard.sign import FIELD, FIELDS, STRING_LABELS, placeholders  # noqa: PLC0415
+
+    errors = []
+    if len(sign.type) != 1 and sign.type not in ("all", "one_line", "two_line", "betabrite"):
+        errors.append("sign.type: all, one_line, two_line, betabrite, or one type-code letter")
+    for line in sign.layout:
+        errors += [
+            f"sign.layout: unknown field {{{m.group(2)}}} (known: {', '.join(FIELDS)})"
+            for m in FIELD.finditer(line)
+            if m.group(2) not in FIELDS
+        ]
+    if len(placeholders(sign.layout)) > len(STRING_LABELS):
+        errors.append(f"sign.layout: at most {len(STRING_LABELS)} different fields")
+    return errors
 
 
 def _check_hours(hours: HoursConfig) -> list[str]:

@@ -20,6 +20,7 @@ from appliance.health import HealthReport, Outputs, health_report, prometheus_te
 from appliance.hub import BoardHub
 from appliance.mqtt import MqttLink
 from appliance.recorder import HistoryRecorder, local_midnight
+from appliance.sign_driver import SignDriver
 from appliance.store import AsyncStore
 from wallboard.live import ViewPublisher
 from wallboard.web import WebDeps, create_app, serve
@@ -51,6 +52,17 @@ class Appliance:
             self.hub.board, self.store, self.clock, config.history, self.outputs
         )
         self.history_ok = False
+        self.sign = (
+            SignDriver(
+                config.sign,
+                self.views.models,
+                self.clock,
+                self.outputs,
+                language=config.web.language,
+            )
+            if config.sign.port
+            else None
+        )
         self.web_port: int | None = None
         self.ready = asyncio.Event()
 
@@ -114,6 +126,8 @@ class Appliance:
             group.create_task(self._publish_health(), name="health")
             if self.history_ok:
                 group.create_task(self.recorder.run(), name="history")
+            if self.sign is not None:
+                group.create_task(self.sign.run(), name="sign")
 
     async def _publish_health(self) -> NoReturn:
         site = self.config.site

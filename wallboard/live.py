@@ -8,7 +8,7 @@ from typing import NoReturn
 from appliance.board import Board, seconds_to_next_change
 from appliance.clock import Clock
 from appliance.signal import Latest
-from wallboard.view import board_view, encode_view
+from wallboard.view import BoardView, board_view, encode_view
 
 
 class ViewPublisher:
@@ -31,14 +31,18 @@ class ViewPublisher:
         self._site_name = site_name
         self._min_interval = min_interval_s
         self._keepalive = keepalive_s  # clients take silence past this as a lost appliance
-        self.views: Latest[bytes] = Latest(self.render())
+        first = self.view()
+        self.models: Latest[BoardView] = Latest(first)  # for displays that draw their own
+        self.views: Latest[bytes] = Latest(encode_view(first))  # for the web, encoded once
         self.renders = 0
 
-    def render(self) -> bytes:
-        view = board_view(
+    def view(self) -> BoardView:
+        return board_view(
             self._boards.value, self._clock.monotonic(), self._clock.now(), self._site_name
         )
-        return encode_view(view)
+
+    def render(self) -> bytes:
+        return encode_view(self.view())
 
     async def run(self) -> NoReturn:
         seen = self._boards.version
@@ -53,7 +57,9 @@ class ViewPublisher:
             except TimeoutError:
                 pass
             rendered_at = loop.time()
-            self.views.publish(self.render())
+            view = self.view()
+            self.models.publish(view)
+            self.views.publish(encode_view(view))
             self.renders += 1
             pause = self._min_interval - (loop.time() - rendered_at)
             await asyncio.sleep(max(pause, 0))

@@ -1,0 +1,186 @@
+"""The LED sign: layout, what changes go on the wire, and the driver end to end on a pty."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+import msgspec
+
+from appliance.config import SignConfig
+from appliance.contract import Topics
+from appliance.service import Appliance
+from appliance.sign_emulator import PtySign, SignEmulator
+from tests.conftest import make_config, running
+from tests.support import payloads
+from tests.support.mosquitto import Mosquitto
+from wallboard import alpha
+from wallboard.alpha_display import SignMemory
+from wallboard.sign import SignStyle, frame_changes, sign_frame
+from wallboard.view import BoardView
+
+STYLE = SignStyle(layout=SignConfig().layout, colours=SignConfig().colours)
+
+
+def view(**queue: Any) -> BoardView:
+    base_queue = {
+        "queue": "borger",
+        "name": "Borgere",
+        "waiting": 3,
+        "longest_wait_s": 142,
+        "level": "warn",
+        "stale": False,
+        "agents": {
+            "logged_in": 5,
+            "available": 2,
+            "ringing": 0,
+            "busy": 2,
+            "wrap_up": 0,
+            "paused": 1,
+        },
+        "today": {
+            "offered": 1,
+            "answered": 1,
+            "abandoned": 0,
+            "sl_pct": 100.0,
+            "abandon_pct": 0.0,
+            "asa_s": 3.0,
+            "aht_s": 100.0,
+        },
+    }
+    board = {
+        "site": "favrskov",
+        "site_name": "",
+        "generated_at": "2026-11-28T18:45:05+01:00",
+        "feed": queue.pop("feed", "live"),
+        "open": queue.pop("open", True),
+        "next_open": queue.pop("next_open", None),
+        "queues": [base_queue | queue],
+        "agents": [],
+        "ticker": queue.pop("ticker", []),
+    }
+    return msgspec.convert(board, BoardView)
+
+
+def shown(*frames_commands: list[bytes]) -> SignMemory:
+    memory = SignMemory()
+    reader = alpha.PacketReader()
+    for commands in frames_commands:
+        for packet in reader.feed(alpha.transmission(*commands)):
+            memory.apply(packet)
+    return memory
+
+
+def test_live_numbers_in_danish_with_level_colours() -> None:
+    frame = sign_frame(view(), STYLE, grown_s=10)
+    [screen] = shown(frame_changes(None, frame)).screens()
+    assert [line.text for line in screen.lines] == ["VENTER 3  2:32", "LEDIGE 2  SAMTALE 2"]
+    assert screen.lines[0].colour == "amber"
+    critical = sign_frame(view(level="critical"), STYLE)
+    [screen] = shown(frame_changes(None, critical)).screens()
+    assert (screen.lines[0].colour, screen.lines[0].flash) == ("red", True)
+
+
+def test_a_changed_number_is_a_string_update_only() -> None:
+    before = sign_frame(view(waiting=3), STYLE)
+    after = sign_frame(view(waiting=4), STYLE)
+    [update] = frame_changes(before, after)
+    assert update == alpha.write_string("1", b"4")
+    wire = alpha.transmission(update)
+    assert len(wire) == 19  # 5 sync, SOH Z00, STX G14 ETX, 4 checksum, EOT
+    assert frame_changes(after, after) == []
+
+
+def test_no_data_and_closed_take_the_priority_file() -> None:
+    live = sign_frame(view(), STYLE)
+    for board, text in [
+        (view(feed="offline"), "INGEN DATA - TELEFONSYSTEM OFFLINE"),
+        (view(feed="disconnected"), "INGEN DATA - INGEN FORBINDELSE"),
+        (
+            view(stale=True, waiting=None, longest_wait_s=None, level=None, agents=None),
+            "INGEN DATA",
+        ),
+        (
+            view(open=False, next_open="2026-11-29T18:30+01:00"),
+            "LUKKET - ÅBNER soen 18.30",
+        ),  # the sign has no Ø
+    ]:
+        frame = sign_frame(board, STYLE)
+        memory = shown(frame_changes(None, live), frame_changes(live, frame))
+        [screen] = memory.screens()
+        assert screen.label == "0"
+        assert screen.text == text
+        # Old numbers are not left in the strings either.
+        assert all(value == b"-" for value in frame.strings.values()) or board.open is False
+    back = shown(
+        frame_changes(None, sign_frame(view(feed="offline"), STYLE)),
+        frame_changes(sign_frame(view(feed="offline"), STYLE), live),
+    )
+    assert [s.label for s in back.screens()] == ["A"]
+
+
+def test_ticker_scrolls_after_the_numbers() -> None:
+    frame = sign_frame(view(ticker=[{"text": "Personalemøde kl. 21.30", "level": "info"}]), STYLE)
+    screens = shown(frame_changes(None, frame)).screens()
+    assert [(s.label, s.mode) for s in screens] == [("A", "hold"), ("B", "rotate")]
+    assert screens[1].text == "Personalemoede kl. 21.30"
+
+
+async def until(condition: Callable[[], bool], timeout: float = 10) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.02)  # polling a driver's state under a deadline
+
+
+async def wait_for_screen(emulator: SignEmulator, text: str, timeout: float = 10) -> None:
+    try:
+        async with asyncio.timeout(timeout):
+            while not any(text in screen.text for screen in emulator.shown.value):
+                await emulator.shown.wait_newer(emulator.shown.version)
+    except TimeoutError:
+        shown_text = [s.text for s in emulator.shown.value]
+        raise AssertionError(f"sign never showed {text!r}; it shows {shown_text}") from None
+
+
+async def test_sign_end_to_end_survives_unplug_and_replug(
+    broker: Mosquitto, topics: Topics, publisher: aiomqtt.Client, tmp_path: Path
+) -> None:
+    link = tmp_path / "wallboard"
+    emulator = SignEmulator()
+    pty = PtySign(emulator, link)
+    serving = asyncio.create_task(pty.serve())
+    await publisher.publish(topics.system_status, b"online", qos=1, retain=True)
+    await publisher.publish(
+        topics.queue("borger"), payloads.queue(waiting=2, longest_wait_s=30), qos=1, retain=True
+    )
+    config = make_config(broker.url, topics, extra=f'[sign]\nport = "{link}"\n' + _open_hours())
+    async with running(Appliance(config)) as app:
+        await wait_for_screen(emulator, "VENTER 2")
+        await publisher.publish(
+            topics.queue("borger"), payloads.queue(waiting=5), qos=1, retain=True
+        )
+        await wait_for_screen(emulator, "VENTER 5")
+        assert app.sign is not None and app.sign.opened == 1
+
+        serving.cancel()
+        pty.close()  # unplugged
+        await until(lambda: app.outputs.states["sign"][0] is False)
+        assert "sign" in " ".join(app.health().reasons)
+
+        replugged = SignEmulator()
+        pty = PtySign(replugged, link)
+        serving = asyncio.create_task(pty.serve())
+        await wait_for_screen(replugged, "VENTER 5", timeout=15)
+        assert replugged.memory.configured  # memory configured and layout written anew
+        assert app.outputs.states["sign"][0] is True
+    serving.cancel()
+    pty.close()
+
+
+def _open_hours() -> str:
+    from tests.conftest import ALWAYS_OPEN  # noqa: PLC0415
+
+    return ALWAYS_OPEN
