@@ -25,7 +25,8 @@ def test_nested_commands_share_one_header() -> None:
         alpha.write_string("1", b"3"), alpha.write_string("2", b"2:22"), type_code="^", address="0a"
     )
     assert packet.startswith(b"\x00" * 5 + b"\x01^0A\x02G13\x03")
-    assert packet.count(b"\x02") == 2 and packet.endswith(b"\x04")
+    assert packet.count(b"\x02") == 2
+    assert packet.endswith(b"\x04")
 
 
 def test_every_command_exactly() -> None:
@@ -74,7 +75,8 @@ def test_encoder_and_decoder_round_trip(text: str, extended: bool) -> None:
     packets = []
     for start in range(0, len(stream), 7):  # in arbitrary chunks, as a serial line gives it
         packets += reader.feed(stream[start : start + 7])
-    assert len(packets) == 1 and reader.rejected == 0
+    assert len(packets) == 1
+    assert reader.rejected == 0
     memory = SignMemory()
     memory.apply(packets[0])
     [screen] = memory.screens()
@@ -98,4 +100,5 @@ def test_corrupted_checksum_is_dropped() -> None:
     good = alpha.transmission(alpha.write_string("1", b"5"))
     bad = good.replace(b"G15", b"G16")
     reader = alpha.PacketReader()
-    assert reader.feed(bad + good) != [] and reader.rejected == 1
+    assert reader.feed(bad + good) != []
+    assert reader.rejected == 1

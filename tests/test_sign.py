@@ -163,7 +163,8 @@ async def test_sign_end_to_end_survives_unplug_and_replug(
             topics.queue("borger"), payloads.queue(waiting=5), qos=1, retain=True
         )
         await wait_for_screen(emulator, "VENTER 5")
-        assert app.sign is not None and app.sign.opened == 1
+        assert app.sign is not None
+        assert app.sign.opened == 1
 
         serving.cancel()
         pty.close()  # unplugged
