@@ -23,6 +23,7 @@ unit: $(VENV)/.dev
 # Benchmarks print each figure beside a baseline measured in the same run.
 bench: system-deps $(VENV)/.dev
 	$(BIN)/python -m bench.disk_writes
+	$(BIN)/python -m bench.sign_bytes
 
 system-deps:
 	@sh scripts/system-deps.sh
@@ -30,7 +31,8 @@ system-deps:
 # The wallboard at 1920×1080, as committed under docs/.
 screenshot: system-deps $(VENV)/.dev
 	$(BIN)/python -m tests.support.screenshot docs/wallboard.png \
-		--message "Personalemøde kl. 21.30 i kantinen – husk at sætte pause inden"
+		--message "Personalemøde kl. 21.30 i kantinen – husk at sætte pause inden" \
+		--sign docs/sign.png --demo-page docs/demo.png
 
 $(VENV)/bin/python:
 	@sh scripts/system-deps.sh

@@ -17,7 +17,9 @@ from zoneinfo import ZoneInfo
 
 from appliance.config import Config, parse_config
 from appliance.service import Appliance
+from appliance.sign_emulator import PtySign, SignEmulator
 from appliance.simulator.runner import Simulator, SimulatorSettings
+from wallboard.demo_web import add_demo_routes
 
 log = logging.getLogger(__name__)
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
@@ -39,6 +41,10 @@ language = "{language}"
 [history]
 state_dir = "{state_dir}"
 
+[sign]
+port = "{sign_port}"
+framing = "8N1"
+
 [hours]
 {hours}
 holidays = ""
@@ -59,7 +65,13 @@ def _closed_until_tomorrow_evening(today: date) -> str:
 
 
 def demo_config(
-    broker_port: int, listen: str, language: str, closed: bool = False, state_dir: str = ""
+    broker_port: int,
+    listen: str,
+    *,
+    language: str,
+    closed: bool = False,
+    state_dir: str = "",
+    sign_port: str = "",
 ) -> Config:
     hours = (
         _closed_until_tomorrow_evening(datetime.now(COPENHAGEN).date())
@@ -72,6 +84,7 @@ def demo_config(
         language=language,
         hours=hours,
         state_dir=state_dir,
+        sign_port=sign_port,
     )
     return parse_config(text, "demo config")
 
@@ -112,11 +125,23 @@ class Demo:
     ) -> None:
         self.broker_port = broker_port
         self.state_dir = tempfile.mkdtemp(prefix="hotline-demo-")  # the demo leaves no trace
-        self.config = demo_config(broker_port, listen, language, closed, self.state_dir)
-        self.appliance = Appliance(self.config)
+        self.sign = SignEmulator()
+        self.sign_line = PtySign(self.sign)
+        self.config = demo_config(
+            broker_port,
+            listen,
+            language=language,
+            closed=closed,
+            state_dir=self.state_dir,
+            sign_port=self.sign_line.device,
+        )
+        self.appliance = Appliance(
+            self.config,
+            extend_web=lambda app: add_demo_routes(app, lambda: self.sign.shown.value),
+        )
         self.simulator = Simulator(
             SimulatorSettings(
-                broker=self.broker_url, protocol="3.1.1", speed=speed, calls_per_hour=125, on_duty=8
+                broker=self.broker_url, protocol="3.1.1", speed=speed, calls_per_hour=110, on_duty=8
             )
         )
 
@@ -134,16 +159,21 @@ class Demo:
         try:
             await self._run(announce=announce)
         finally:
+            self.sign_line.close()
             shutil.rmtree(self.state_dir, ignore_errors=True)
 
     async def _run(self, *, announce: bool) -> None:
         async with embedded_broker(self.broker_port), asyncio.TaskGroup() as group:
             group.create_task(self.simulator.run(), name="simulator")
             group.create_task(self.appliance.run(), name="appliance")
+            group.create_task(self.sign_line.serve(), name="sign-emulator")
             await self.appliance.ready.wait()
             if announce:
                 print(
-                    f"\n  Wallboard: {self.wallboard_url}\n  Ctrl-C stops the demo.\n", flush=True
+                    f"\n  Wallboard: {self.wallboard_url}"
+                    f"\n  Demo page (wallboard, LED sign, desks): {self.wallboard_url}demo"
+                    "\n  Ctrl-C stops the demo.\n",
+                    flush=True,
                 )
 
 

@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any, NoReturn
 
 import msgspec
+from aiohttp import web
 
 from appliance.board import BoardRules
 from appliance.clock import Clock, SystemClock
@@ -29,8 +30,15 @@ log = logging.getLogger(__name__)
 
 
 class Appliance:
-    def __init__(self, config: Config, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Clock | None = None,
+        extend_web: Callable[[web.Application], None] | None = None,
+    ) -> None:
         self.config = config
+        self._extend_web = extend_web
         self.clock = clock or SystemClock()
         self.started = self.clock.monotonic()
         site = config.site
@@ -119,6 +127,8 @@ class Appliance:
                 title=self.config.site.name or "Digital hotline",
             )
         )
+        if self._extend_web is not None:
+            self._extend_web(app)
         async with asyncio.TaskGroup() as group:
             group.create_task(self.link.run(), name="mqtt")
             group.create_task(self.views.run(), name="board-views")

@@ -47,6 +47,9 @@ def test_demo_shows_live_numbers_and_stops_cleanly_on_ctrl_c() -> None:
             time.sleep(0.1)  # polling a live HTTP endpoint under a deadline
         assert board["feed"] == "live", board
         assert board["queues"][0]["today"]["offered"] > 0  # mid-evening, not an empty day
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/demo/sign.png") as reply:
+            assert reply.headers["Content-Type"] == "image/png"
+            assert reply.read(8) == b"\x89PNG\r\n\x1a\n"
     finally:
         demo.send_signal(signal.SIGINT)
         rest, _ = demo.communicate(timeout=15)

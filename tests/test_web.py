@@ -38,7 +38,7 @@ async def test_board_api_and_page(live) -> None:  # type: ignore[no-untyped-def]
         assert reply.headers["X-Content-Type-Options"] == "nosniff"
         csp = reply.headers["Content-Security-Policy"]
         assert "script-src 'self'" in csp
-        assert "frame-ancestors 'none'" in csp
+        assert "frame-ancestors 'self'" in csp
         assert "unsafe-inline" not in csp
     assert '<html lang="da">' in page
     assert "<script>" not in page

@@ -14,9 +14,12 @@ from appliance.contract import TickerMessage, Topics, encode
 from appliance.demo import Demo
 from tests.support.chromium import chromium_page
 from tests.support.mosquitto import free_port
+from wallboard.sign_picture import sign_png
 
 
-async def capture(path: Path, language: str, message: str | None) -> None:
+async def capture(
+    path: Path, language: str, message: str | None, sign: Path | None, demo_page: Path | None
+) -> None:
     demo = Demo(broker_port=free_port(), listen=f"127.0.0.1:{free_port()}", language=language)
     running = asyncio.create_task(demo.run(announce=False))
     try:
@@ -37,6 +40,14 @@ async def capture(path: Path, language: str, message: str | None) -> None:
                 )
             await asyncio.sleep(2)  # not a wait for state: lets the ticker scroll into view
             await page.screenshot(path)
+            if sign is not None:
+                screens = demo.sign.shown.value
+                sign.write_bytes(sign_png(screens[0] if screens else None))
+            if demo_page is not None:
+                await page.goto(demo.wallboard_url + "demo")
+                await page.wait_for("document.getElementById('sign').naturalWidth > 0", 20)
+                await asyncio.sleep(1.5)  # the framed wallboard gets its first board
+                await page.screenshot(demo_page)
             if page.exceptions:
                 raise SystemExit(f"page raised: {page.exceptions}")
     finally:
@@ -50,8 +61,10 @@ def main() -> None:
     parser.add_argument("path", type=Path)
     parser.add_argument("--language", choices=("da", "en"), default="da")
     parser.add_argument("--message", default=None)
+    parser.add_argument("--sign", type=Path, default=None, help="also save the LED sign here")
+    parser.add_argument("--demo-page", type=Path, default=None, help="and the demo page here")
     args = parser.parse_args()
-    asyncio.run(capture(args.path, args.language, args.message))
+    asyncio.run(capture(args.path, args.language, args.message, args.sign, args.demo_page))
 
 
 if __name__ == "__main__":
