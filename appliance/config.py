@@ -146,9 +146,53 @@ class SignConfig(Section, frozen=True, kw_only=True):
     min_interval_s: Annotated[float, msgspec.Meta(ge=0.05, le=10)] = 0.3
 
 
+PinName = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+
+
+class DeskConfig(Section, frozen=True, kw_only=True):
+    id: Identifier
+    agent: Identifier | None = None  # a fixed agent, or ...
+    extension: str | None = None  # ... whoever is on duty at this phone (hot desking)
+    button: PinName
+    led: PinName | None = None
+    rgb_led: tuple[PinName, PinName, PinName] | None = None
+    buzzer: PinName | None = None
+    hold_s: Annotated[float, msgspec.Meta(ge=0.3, le=10)] = 1.5
+    pause_reason: str = "Pause"  # a press while available
+    hold_reason: str = "Frokost"  # a hold while available
+    queues: tuple[Identifier, ...] = ()  # the queues this desk's screen shows; () = all shown
+    oled: str | None = None  # the name of an [[oled]] entry
+
+
+class OledConfig(Section, frozen=True, kw_only=True):
+    name: str
+    driver: Literal["ssd1306", "sh1106", "ssd1309", "ssd1322"] = "ssd1306"
+    width: Literal[128, 256] = 128
+    height: Literal[32, 64] = 64
+    interface: Literal["i2c", "spi"] = "i2c"
+    i2c_port: int = 1
+    i2c_address: Annotated[int, msgspec.Meta(ge=0x03, le=0x77)] = 0x3C
+    spi_port: int = 0
+    spi_device: int = 0
+    gpio_dc: int = 24
+    gpio_reset: int | None = 25
+    rotate: Literal[0, 1, 2, 3] = 0
+
+
+class DesksConfig(Section, frozen=True, kw_only=True):
+    request_expiry_s: Annotated[int, msgspec.Meta(ge=5, le=3600)] = 60
+    # Refuse a press that would pause the last available agent of a shown queue during
+    # open hours, unless the button is held for override_hold_s. 0 turns the guard off.
+    min_available: Annotated[int, msgspec.Meta(ge=0, le=50)] = 0
+    override_hold_s: Annotated[float, msgspec.Meta(ge=1, le=30)] = 5.0
+    oled_dim_after_s: Annotated[float, msgspec.Meta(ge=10)] = 300.0
+    oled_shift_every_s: Annotated[float, msgspec.Meta(ge=10)] = 180.0
+
+
 class WebConfig(Section, frozen=True, kw_only=True):
     listen: str = "0.0.0.0:8080"
     language: Literal["da", "en"] = "da"
+    admin_token_file: str = ""  # the bearer token for POST /api/desks/{desk}/press
 
     @property
     def host(self) -> str:
@@ -169,6 +213,9 @@ class Config(Section, frozen=True, kw_only=True):
     hours: HoursConfig = HoursConfig()
     history: HistoryConfig = HistoryConfig()
     sign: SignConfig = SignConfig()
+    desks: tuple[DeskConfig, ...] = ()
+    oled: tuple[OledConfig, ...] = ()
+    desk_settings: DesksConfig = DesksConfig()
 
 
 # --- parsing --------------------------------------------------------------------------
@@ -240,7 +287,28 @@ def _check_consistency(config: Config) -> list[str]:
         errors.append("web.listen: expected host:port, e.g. 0.0.0.0:8080")
     if len(set(config.queues.show)) != len(config.queues.show):
         errors.append("queues.show: lists a queue twice")
-    return errors + _check_hours(config.hours) + _check_sign(config.sign)
+    return errors + _check_hours(config.hours) + _check_sign(config.sign) + _check_desks(config)
+
+
+def _check_desks(config: Config) -> list[str]:
+    errors = []
+    oleds = [oled.name for oled in config.oled]
+    if len(set(oleds)) != len(oleds):
+        errors.append("oled.name: two [[oled]] entries share a name")
+    ids = [desk.id for desk in config.desks]
+    if len(set(ids)) != len(ids):
+        errors.append("desks.id: two desks share an id")
+    for index, desk in enumerate(config.desks):
+        key = f"desks[{index}]"
+        if (desk.agent is None) == (desk.extension is None):
+            errors.append(f"{key}: give either agent or extension")
+        if desk.led and desk.rgb_led:
+            errors.append(f"{key}: give either led or rgb_led")
+        if desk.oled and desk.oled not in oleds:
+            errors.append(f"{key}.oled: no [[oled]] named {desk.oled!r}")
+    if config.web.admin_token_file and not Path(config.web.admin_token_file).is_file():
+        errors.append(f"web.admin_token_file: no such file: {config.web.admin_token_file}")
+    return errors
 
 
 def _check_sign(sign: SignConfig) -> list[str]:

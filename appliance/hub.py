@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from appliance.board import Board, BoardEvent, BoardRules, Connection, fold
 from appliance.clock import Clock
-from appliance.contract import Event, Rejected, Topics, decode
+from appliance.contract import Rejected, Topics, decode
 from appliance.signal import Latest
 
 log = logging.getLogger(__name__)
@@ -51,10 +51,10 @@ class BoardHub:
         self.rejected: Counter[str] = Counter()
         self.last_message: float | None = None
         self._drop_log = RateLimitedLog(clock)
-        self._listeners: list[Callable[[Event], None]] = []
+        self._listeners: list[Callable[[BoardEvent], None]] = []
 
-    def add_listener(self, listener: Callable[[Event], None]) -> None:
-        """Also hand every accepted event to `listener` (desks watch set results)."""
+    def add_listener(self, listener: Callable[[BoardEvent], None]) -> None:
+        """Also hand every event, after folding it, to `listener` (desks watch results)."""
         self._listeners.append(listener)
 
     def on_message(self, topic: str, payload: bytes) -> None:
@@ -66,8 +66,6 @@ class BoardHub:
         self.received += 1
         self.last_message = self.clock.monotonic()
         self.apply(event)
-        for listener in self._listeners:
-            listener(event)
 
     def on_connection(self, connected: bool, reason: str) -> None:
         self.apply(Connection(connected, reason))
@@ -77,3 +75,5 @@ class BoardHub:
         updated = fold(board, event, self.clock.monotonic())
         if updated is not board:
             self.board.publish(updated)
+        for listener in self._listeners:
+            listener(event)

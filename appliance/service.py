@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any, NoReturn
 
@@ -14,12 +15,16 @@ from aiohttp import web
 
 from appliance.board import BoardRules
 from appliance.clock import Clock, SystemClock
-from appliance.config import Config
+from appliance.config import Config, read_secret
 from appliance.contract import Topics
+from appliance.desk import Refusal
+from appliance.desks import Desks
 from appliance.errors import NotConnectedError
+from appliance.gpio import DeskPins
 from appliance.health import HealthReport, Outputs, health_report, prometheus_text
 from appliance.hub import BoardHub
 from appliance.mqtt import MqttLink
+from appliance.oled import DeskDisplays, DeviceFactory, OledScreen, make_device
 from appliance.recorder import HistoryRecorder, local_midnight
 from appliance.sign_driver import SignDriver
 from appliance.store import AsyncStore
@@ -36,9 +41,13 @@ class Appliance:
         *,
         clock: Clock | None = None,
         extend_web: Callable[[web.Application], None] | None = None,
+        pin_factory: Any = None,
+        oled_factory: DeviceFactory = make_device,
     ) -> None:
         self.config = config
         self._extend_web = extend_web
+        self._pin_factory = pin_factory
+        self._oled_factory = oled_factory
         self.clock = clock or SystemClock()
         self.started = self.clock.monotonic()
         site = config.site
@@ -71,6 +80,15 @@ class Appliance:
             if config.sign.port
             else None
         )
+        self.desks = Desks(config, self.hub, self.link.publish, self.store, self.clock)
+        self.pins: dict[str, DeskPins] = {}
+        oleds = {oled.name: oled for oled in config.oled}
+        self._oled_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="oled")
+        self.screens = {
+            desk.id: OledScreen(oleds[desk.oled], self.outputs, oled_factory, self._oled_thread)
+            for desk in config.desks
+            if desk.oled
+        }
         self.web_port: int | None = None
         self.ready = asyncio.Event()
 
@@ -92,6 +110,19 @@ class Appliance:
         daily = await self.store.run(lambda store: store.daily(first.isoformat(), last.isoformat()))
         return {"v": 1, "today": curve, "daily": daily}
 
+    async def press(self, desk: str, held_s: float) -> dict[str, Any]:
+        """A press as the web API makes it: the same path as the button's."""
+        decision = await self.desks.press(desk, held_s)
+        if isinstance(decision, Refusal):
+            return {"desk": desk, "result": "refused", "message": decision.message}
+        return {
+            "desk": desk,
+            "result": "requested",
+            "agent": decision.agent,
+            "state": decision.state,
+            "reason": decision.reason,
+        }
+
     async def _open_history(self) -> None:
         """History is a nicety: if its disk fails, the displays carry on without it."""
         try:
@@ -109,6 +140,9 @@ class Appliance:
         try:
             await self._run_tasks()
         finally:
+            for pins in self.pins.values():
+                pins.close()
+            self._oled_thread.shutdown(wait=False)
             await self.store.close()
 
     async def _run_tasks(self) -> None:
@@ -120,6 +154,9 @@ class Appliance:
                 health=self.health,
                 metrics=lambda: prometheus_text(self.hub),
                 history=self.history,
+                press=self.press,
+                desks=tuple(desk.id for desk in self.config.desks),
+                admin_token=read_secret(web.admin_token_file),
                 today=lambda: (
                     self.clock.now().astimezone(self.hub.board.value.rules.timezone).date()
                 ),
@@ -129,6 +166,22 @@ class Appliance:
         )
         if self._extend_web is not None:
             self._extend_web(app)
+        loop = asyncio.get_running_loop()
+        for desk in self.config.desks:
+            self.pins[desk.id] = DeskPins(
+                desk,
+                lambda desk_id, held: self.desks.press_from_thread(loop, desk_id, held),
+                self._pin_factory,
+            )
+        displays = DeskDisplays(
+            self.desks.status,
+            self.views.models,
+            self.pins,
+            self.screens,
+            clock=self.clock,
+            settings=self.config.desk_settings,
+            language=web.language,
+        )
         async with asyncio.TaskGroup() as group:
             group.create_task(self.link.run(), name="mqtt")
             group.create_task(self.views.run(), name="board-views")
@@ -138,6 +191,10 @@ class Appliance:
                 group.create_task(self.recorder.run(), name="history")
             if self.sign is not None:
                 group.create_task(self.sign.run(), name="sign")
+            if self.config.desks:
+                group.create_task(self.desks.run(), name="desks")
+                group.create_task(self.desks.run_presses(), name="desk-presses")
+                group.create_task(displays.run(), name="desk-displays")
 
     async def _publish_health(self) -> NoReturn:
         site = self.config.site

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -39,6 +41,7 @@ _SECURITY_HEADERS = {
 
 
 HistorySource = Callable[[date, date], Awaitable[dict[str, Any]]]
+PressDesk = Callable[[str, float], Awaitable[dict[str, Any]]]  # desk, held_s → outcome
 MAX_HISTORY_DAYS = 400
 
 
@@ -52,6 +55,9 @@ class WebDeps:
     metrics: Callable[[], str]
     history: HistorySource | None = None
     today: Callable[[], date] = date.today
+    press: PressDesk | None = None
+    desks: tuple[str, ...] = ()
+    admin_token: str | None = None
     language: Literal["da", "en"] = "da"
     title: str = "Digital hotline"
 
@@ -153,6 +159,59 @@ def _same_origin(request: web.Request) -> bool:
     return origin in (f"http://{request.host}", f"https://{request.host}")
 
 
+class RateLimit:
+    """A token bucket: `burst` at once, then one per `every_s` seconds."""
+
+    def __init__(self, burst: int = 10, every_s: float = 6.0) -> None:
+        self._burst, self._every = burst, every_s
+        self._tokens, self._at = float(burst), time.monotonic()
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self._tokens = min(self._burst, self._tokens + (now - self._at) / self._every)
+        self._at = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+
+LIMIT = web.AppKey("limit", RateLimit)
+
+
+def _authorised(request: web.Request, token: str | None) -> None:
+    """State-changing requests: same origin, the admin token, within the rate."""
+    if token is None:
+        raise web.HTTPForbidden(text="no admin token configured ([web] admin_token_file)")
+    if not _same_origin(request):
+        raise web.HTTPForbidden(text="cross-origin request refused")
+    given = request.headers.get("Authorization", "")
+    if not given.startswith("Bearer ") or not hmac.compare_digest(
+        given.removeprefix("Bearer ").encode(), token.encode()
+    ):
+        raise web.HTTPUnauthorized(
+            text="admin token required", headers={"WWW-Authenticate": "Bearer"}
+        )
+    if not request.app[LIMIT].allow():
+        raise web.HTTPTooManyRequests(text="too many requests")
+
+
+async def press_desk(request: web.Request) -> web.Response:
+    """POST /api/desks/{desk}/press[?hold_s=2]: press a desk's button, for technicians."""
+    deps = request.app[DEPS]
+    _authorised(request, deps.admin_token)
+    desk = request.match_info["desk"]
+    if deps.press is None or desk not in deps.desks:
+        raise web.HTTPNotFound(text=f"no desk {desk[:40]!r}")
+    try:
+        held_s = min(max(float(request.query.get("hold_s", "0")), 0.0), 60.0)
+    except ValueError:
+        raise web.HTTPBadRequest(text="hold_s: a number of seconds") from None
+    return web.json_response(
+        await deps.press(desk, held_s), dumps=lambda data: json.dumps(data, ensure_ascii=False)
+    )
+
+
 async def board_socket(request: web.Request) -> web.WebSocketResponse:
     """Sends the board on connect and each newer one after; the client only listens."""
     if not _same_origin(request):
@@ -194,6 +253,7 @@ def create_app(deps: WebDeps) -> web.Application:
     app = web.Application(middlewares=[security_headers])
     app[DEPS] = deps
     app[SOCKETS] = set()
+    app[LIMIT] = RateLimit()
     app[PAGES] = {name: _page(deps, name) for name in ("index.html", "stats.html")}
     app.on_shutdown.append(_close_sockets)
     app.router.add_get("/", index)
@@ -203,6 +263,7 @@ def create_app(deps: WebDeps) -> web.Application:
     app.router.add_get("/api/history", api_history)
     app.router.add_get("/ws", board_socket)
     app.router.add_get("/healthz", healthz)
+    app.router.add_post("/api/desks/{desk}/press", press_desk)
     app.router.add_get("/metrics", metrics)
     return app
 

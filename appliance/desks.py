@@ -1,0 +1,299 @@
+"""The desks at work: presses become requests, requests become outcomes, all recorded.
+
+A press is written to the store before anything else. Then it is sent if the broker is
+reachable, or kept and sent after reconnecting while it has not expired. It ends
+confirmed (the phone system shows the asked-for state), refused (an error result), or
+expired — and that outcome is recorded too. After a crash, presses without an outcome
+are picked up from the store again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import NoReturn, TypeVar
+
+from appliance.board import AgentEntry, BoardEvent, Connection
+from appliance.clock import Clock
+from appliance.config import Config, DeskConfig
+from appliance.contract import AgentUpdate, SetRequest, SetResultUpdate, Topics, encode
+from appliance.desk import (
+    MESSAGES,
+    Failure,
+    Light,
+    Pending,
+    Refusal,
+    Request,
+    decide_press,
+    desk_agent,
+    desk_light,
+    settles,
+)
+from appliance.errors import NotConnectedError
+from appliance.hours import hours_state
+from appliance.hub import BoardHub
+from appliance.signal import Latest
+from appliance.store import AsyncStore, Store
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+ERROR_PATTERN_S = 6.0  # how long the LED flashes its error pattern
+
+
+@dataclass(frozen=True, slots=True)
+class DeskStatus:
+    """Everything a desk's LED and screen show."""
+
+    desk: DeskConfig
+    agent: AgentEntry | None
+    pending: Pending | None
+    message: str | None
+    light: Light
+
+
+@dataclass(slots=True)
+class _Desk:
+    config: DeskConfig
+    pending: Pending | None = None
+    failure: Failure | None = None
+    message: str | None = None
+    message_until: float = 0.0
+    error_results: dict[str, str] = field(default_factory=dict)
+
+
+class Desks:
+    def __init__(
+        self,
+        config: Config,
+        hub: BoardHub,
+        publish: Callable[..., object],
+        store: AsyncStore | None,
+        clock: Clock,
+    ) -> None:
+        self._config = config
+        self._settings = config.desk_settings
+        self._hub = hub
+        self._publish = publish
+        self._store = store
+        self._clock = clock
+        self._topics = Topics(config.mqtt.prefix)
+        self._site = config.site.id
+        self._words = MESSAGES.get(config.web.language, MESSAGES["da"])
+        self._desks = {desk.id: _Desk(desk) for desk in config.desks}
+        self._presses: asyncio.Queue[tuple[str, float]] = asyncio.Queue()
+        self._poke = asyncio.Event()
+        self.status: Latest[dict[str, DeskStatus]] = Latest(self._statuses())
+        hub.add_listener(self._on_event)
+
+    # --- input -------------------------------------------------------------------------
+
+    def press_from_thread(self, loop: asyncio.AbstractEventLoop, desk: str, held_s: float) -> None:
+        """For gpiozero's callback threads: hand the press to the event loop."""
+        loop.call_soon_threadsafe(self._presses.put_nowait, (desk, held_s))
+
+    def _on_event(self, event: BoardEvent) -> None:
+        if isinstance(event, SetResultUpdate) and event.result.status == "error":
+            for desk in self._desks.values():
+                pending = desk.pending
+                if pending and pending.press_id == event.result.request_id:
+                    desk.error_results[pending.press_id] = event.result.error or "error"
+        if isinstance(event, SetResultUpdate | AgentUpdate | Connection):
+            self._poke.set()
+
+    async def press(self, desk_id: str, held_s: float) -> Request | Refusal:
+        """A press at a desk: decide, record, send. Returns what was asked or refused."""
+        desk = self._desks[desk_id]
+        board = self._hub.board.value
+        now_wall = self._clock.now()
+        decision = decide_press(
+            desk.config,
+            board,
+            held_s,
+            self._settings,
+            is_open=hours_state(board.rules.schedule, now_wall).open,
+            language=self._config.web.language,
+        )
+        if isinstance(decision, Refusal):
+            self._fail(desk, decision.message)
+            self._refresh()
+            return decision
+        press_id = str(uuid.uuid4())
+        expires = now_wall + timedelta(seconds=self._settings.request_expiry_s)
+        pending = Pending(press_id, decision, expires)
+        await self._record_press(desk_id, pending, now_wall)  # durable before anything else
+        desk.pending, desk.failure, desk.message = pending, None, None
+        await self._send(desk)
+        self._refresh()
+        return decision
+
+    # --- the request's life ------------------------------------------------------------
+
+    async def _record_press(self, desk_id: str, pending: Pending, now: datetime) -> None:
+        if self._store is None:
+            return
+        request = pending.request
+        row = {
+            "id": pending.press_id,
+            "ts": now.astimezone(UTC).isoformat(),
+            "desk": desk_id,
+            "agent": request.agent,
+            "state": request.state,
+            "reason": request.reason,
+            "expires": pending.expires.astimezone(UTC).isoformat(),
+            "outcome": None,
+        }
+        await self._stored(lambda store: store.record_press(row))
+
+    async def _record_outcome(self, press_id: str, outcome: str, error: str | None) -> None:
+        if self._store is None:
+            return
+        stamp = self._clock.now().astimezone(UTC).isoformat()
+        await self._stored(lambda store: store.record_outcome(press_id, outcome, error, stamp))
+
+    async def _stored(self, call: Callable[[Store], T]) -> T | None:
+        """A store call; a dead disk is logged and reported, and the desk carries on."""
+        if self._store is None:
+            return None
+        try:
+            return await self._store.run(call)
+        except Exception as error:  # noqa: BLE001 - the press still goes out
+            log.error("desk history not written: %s", error)
+            return None
+
+    async def _send(self, desk: _Desk) -> None:
+        pending = desk.pending
+        if pending is None or pending.sent:
+            return
+        request = pending.request
+        payload = SetRequest(
+            v=1,
+            request_id=pending.press_id,
+            agent=request.agent,
+            site=self._site,
+            state=request.state,
+            ts=self._clock.now(),
+            expires=pending.expires,
+            desk=desk.config.id,
+            reason=request.reason,
+        )
+        remaining = (pending.expires - self._clock.now()).total_seconds()
+        try:
+            await self._publish(  # type: ignore[misc]
+                self._topics.set_request(self._site, request.agent),
+                encode(payload),
+                qos=1,
+                expiry_s=max(1, int(remaining)),
+            )
+        except NotConnectedError:
+            log.info("desk %s: broker unreachable, press kept until it expires", desk.config.id)
+            return
+        desk.pending = Pending(pending.press_id, request, pending.expires, sent=True)
+
+    def _fail(self, desk: _Desk, message: str) -> None:
+        now = self._clock.monotonic()
+        desk.failure = Failure(message, now + ERROR_PATTERN_S)
+        desk.message, desk.message_until = message, now + ERROR_PATTERN_S * 5
+
+    async def _settle(self, desk: _Desk, outcome: str, error: str | None) -> None:
+        pending = desk.pending
+        if pending is None:
+            return
+        desk.pending = None
+        desk.error_results.pop(pending.press_id, None)
+        if outcome != "confirmed":
+            self._fail(desk, error or outcome)
+        log.info(
+            "desk %s: %s %s: %s",
+            desk.config.id,
+            pending.request.state,
+            pending.request.agent,
+            outcome if not error else f"{outcome} ({error})",
+        )
+        await self._record_outcome(pending.press_id, outcome, error)
+
+    async def _review(self) -> None:
+        """Settle what can be settled, send what can be sent."""
+        board = self._hub.board.value
+        now = self._clock.now()
+        for desk in self._desks.values():
+            pending = desk.pending
+            if pending is None:
+                continue
+            error = desk.error_results.get(pending.press_id)
+            if error is not None:
+                await self._settle(desk, "refused", error)
+            elif settles(pending, board.agents.get(pending.request.agent)):
+                await self._settle(desk, "confirmed", None)
+            elif now >= pending.expires:
+                message = self._words["expired" if pending.sent else "not_sent"]
+                await self._settle(desk, "expired", message)
+            elif board.connected:
+                await self._send(desk)
+
+    async def resume(self) -> None:
+        """After a restart: presses recorded without an outcome are taken up again."""
+        for row in await self._stored(lambda store: store.unresolved_presses()) or []:
+            desk = self._desks.get(row["desk"])
+            expires = datetime.fromisoformat(row["expires"])
+            if desk is None or desk.pending is not None or expires <= self._clock.now():
+                await self._record_outcome(row["id"], "expired", "not sent before a restart")
+                continue
+            request = Request(row["agent"], row["state"], row["reason"])
+            desk.pending = Pending(row["id"], request, expires, sent=False)
+
+    # --- output ------------------------------------------------------------------------
+
+    def _statuses(self) -> dict[str, DeskStatus]:
+        board = self._hub.board.value
+        now = self._clock.monotonic()
+        statuses = {}
+        for desk_id, desk in self._desks.items():
+            agent = desk_agent(desk.config, board)
+            message = desk.message if now < desk.message_until else None
+            statuses[desk_id] = DeskStatus(
+                desk.config,
+                agent,
+                desk.pending,
+                message,
+                desk_light(agent, desk.pending, desk.failure, now),
+            )
+        return statuses
+
+    def _refresh(self) -> None:
+        statuses = self._statuses()
+        if statuses != self.status.value:
+            self.status.publish(statuses)
+
+    def _next_deadline(self) -> float:
+        now_wall, now = self._clock.now(), self._clock.monotonic()
+        deadlines = [30.0]
+        for desk in self._desks.values():
+            if desk.pending is not None:
+                deadlines.append((desk.pending.expires - now_wall).total_seconds())
+            if desk.failure is not None and desk.failure.until > now:
+                deadlines.append(desk.failure.until - now)
+            if desk.message is not None and desk.message_until > now:
+                deadlines.append(desk.message_until - now)
+        return max(0.01, min(deadlines) + 0.01)
+
+    async def run_presses(self) -> NoReturn:
+        while True:
+            desk, held_s = await self._presses.get()
+            if desk in self._desks:
+                await self.press(desk, held_s)
+
+    async def run(self) -> NoReturn:
+        await self.resume()
+        while True:
+            await self._review()
+            self._refresh()
+            try:
+                async with asyncio.timeout(self._next_deadline()):
+                    await self._poke.wait()
+            except TimeoutError:
+                pass
+            self._poke.clear()

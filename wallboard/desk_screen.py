@@ -1,0 +1,175 @@
+"""The desk OLED screen: a pure drawing from what the desk knows to a picture.
+
+Big enough at arm's length: the waiting callers and the longest wait for the desk's
+queues on top, the agent's confirmed state in the middle, and at the bottom what the
+desk has to say (pending, refused) or the clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+
+from PIL import Image, ImageDraw, ImageFont
+
+Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+
+WORDS = {
+    "da": {
+        "available": "LEDIG",
+        "ringing": "RINGER",
+        "busy": "SAMTALE",
+        "wrap_up": "EFTERBEH.",
+        "paused": "PAUSE",
+        "logged_out": "LOGGET UD",
+        "no_agent": "Ingen agent",
+        "no_data": "INGEN DATA",
+        "closed": "LUKKET",
+        "opens": "åbner",
+        "waiting": "venter",
+        "pending": "Venter på svar …",
+        "days": ("man", "tir", "ons", "tor", "fre", "lør", "søn"),
+    },
+    "en": {
+        "available": "AVAILABLE",
+        "ringing": "RINGING",
+        "busy": "ON CALL",
+        "wrap_up": "WRAP-UP",
+        "paused": "PAUSED",
+        "logged_out": "LOGGED OUT",
+        "no_agent": "No agent",
+        "no_data": "NO DATA",
+        "closed": "CLOSED",
+        "opens": "opens",
+        "waiting": "waiting",
+        "pending": "Waiting for answer …",
+        "days": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DeskScreen:
+    """What one desk's screen shows, already decided."""
+
+    live: bool  # the queue numbers may be shown
+    open: bool
+    next_open: str | None  # ISO time, when closed
+    waiting: int  # over the desk's queues
+    longest_wait_s: float
+    agent_name: str | None
+    state: str | None  # the confirmed agent state
+    reason: str | None
+    in_state_s: float
+    pending: bool
+    message: str | None
+    clock: str  # "18.45"
+    language: str = "da"
+
+
+@cache
+def font(size: int, bold: bool = False) -> Font:
+    name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
+    try:
+        return ImageFont.truetype(name, size)
+    except OSError:
+        return ImageFont.load_default(size)
+
+
+def _duration(seconds: float) -> str:
+    whole = int(seconds)
+    if whole >= 3600:
+        return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+def _minutes(seconds: float) -> str:
+    return f"{int(seconds // 60)} min"
+
+
+def _fit(pen: ImageDraw.ImageDraw, text: str, width: int, size: int, bold: bool = False) -> Font:
+    """The largest font up to `size` in which `text` fits `width` pixels."""
+    while size > 7:
+        candidate = font(size, bold)
+        if pen.textlength(text, font=candidate) <= width:
+            return candidate
+        size -= 1
+    return font(7, bold)
+
+
+def _closed_text(screen: DeskScreen, words: Mapping[str, object]) -> str:
+    if not screen.next_open:
+        return str(words["closed"])
+    opens = datetime.fromisoformat(screen.next_open)
+    day = words["days"][opens.weekday()]  # type: ignore[index]
+    return f"{words['opens']} {day} {opens:%H.%M}"
+
+
+def draw_desk(
+    screen: DeskScreen, size: tuple[int, int], mode: str = "1", offset: tuple[int, int] = (0, 0)
+) -> Image.Image:
+    """The desk screen at `size`, shifted by `offset` pixels against burn-in."""
+    width, height = size
+    words = WORDS.get(screen.language, WORDS["da"])
+    image = Image.new(mode, size)
+    pen = ImageDraw.Draw(image)
+    white = 255 if mode in ("1", "L") else (255, 255, 255)
+    dx, dy = offset
+    top = height // 2 if height > 32 else height * 3 // 5
+    # The queue: waiting callers, big; the longest wait beside them.
+    if not screen.open:
+        pen.text(
+            (dx, dy),
+            str(words["closed"]),
+            fill=white,
+            font=_fit(pen, "LUKKET", width, top - 4, True),
+        )
+        bottom_text = _closed_text(screen, words)
+    elif not screen.live:
+        no_data = str(words["no_data"])
+        pen.text((dx, dy), no_data, fill=white, font=_fit(pen, no_data, width - 2, top - 6, True))
+        bottom_text = screen.clock
+    else:
+        number = str(screen.waiting)
+        big = font(top - 2, True)
+        pen.text((dx, dy - 2), number, fill=white, font=big)
+        left = int(pen.textlength(number, font=big)) + 6
+        label_font = font(max(8, top // 4))
+        pen.text((dx + left, dy), str(words["waiting"]), fill=white, font=label_font)
+        wait = _duration(screen.longest_wait_s) if screen.waiting else "–"
+        pen.text(
+            (dx + left, dy + top // 3),
+            wait,
+            fill=white,
+            font=_fit(pen, wait, width - left - 2, top * 2 // 3 - 2, True),
+        )
+        bottom_text = screen.clock
+    # The agent: the state the phone system confirmed.
+    if screen.agent_name is None:
+        middle = str(words["no_agent"])
+    else:
+        state = str(words.get(screen.state or "", screen.state or ""))
+        if screen.state == "paused" and screen.reason:
+            state += f" {screen.reason}"
+        middle = f"{state}  {_minutes(screen.in_state_s)}"
+    if screen.pending:
+        bottom_text = str(words["pending"])
+    if screen.message:
+        bottom_text = screen.message
+    if height > 32:
+        line = (height - top) // 2
+        pen.text((dx, dy + top), middle, fill=white, font=_fit(pen, middle, width - 2, line, True))
+        pen.text(
+            (dx, dy + top + line),
+            bottom_text,
+            fill=white,
+            font=_fit(pen, bottom_text, width - 2, line - 1),
+        )
+    else:
+        lower = bottom_text if (screen.message or screen.pending) else middle
+        pen.text(
+            (dx, dy + top), lower, fill=white, font=_fit(pen, lower, width - 2, height - top - 1)
+        )
+    return image
