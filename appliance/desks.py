@@ -120,6 +120,7 @@ class Desks:
         if isinstance(decision, Refusal):
             self._fail(desk, decision.message)
             self._refresh()
+            self._poke.set()
             return decision
         press_id = str(uuid.uuid4())
         expires = now_wall + timedelta(seconds=self._settings.request_expiry_s)
@@ -128,6 +129,7 @@ class Desks:
         desk.pending, desk.failure, desk.message = pending, None, None
         await self._send(desk)
         self._refresh()
+        self._poke.set()  # the watcher's next deadline is now this request's expiry
         return decision
 
     # --- the request's life ------------------------------------------------------------

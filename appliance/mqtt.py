@@ -102,6 +102,7 @@ class MqttLink:
         availability_topic: str | None = None,
         backoff: Backoff | None = None,
         connect_timeout_s: float = 10.0,
+        session_expiry_s: int = 0,
     ) -> None:
         self._config = config
         self._client_id = client_id
@@ -111,6 +112,9 @@ class MqttLink:
         self._availability = availability_topic
         self._backoff = backoff or Backoff()
         self._timeout = connect_timeout_s
+        # > 0: the broker keeps our subscriptions and queued QoS 1 messages while we are
+        # away (for the phone-system side, so requests made meanwhile are not lost).
+        self._session_expiry = session_expiry_s
         self._client: aiomqtt.Client | None = None
         self._ready = asyncio.Event()
         self.last_error = "not connected yet"
@@ -134,6 +138,13 @@ class MqttLink:
         will = None
         if self._availability:
             will = aiomqtt.Will(self._availability, b"offline", qos=1, retain=True)
+        persistent: dict[str, object] = {}
+        if self._session_expiry and self.protocol == aiomqtt.ProtocolVersion.V5:
+            connect = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            connect.SessionExpiryInterval = self._session_expiry
+            persistent = {"clean_start": False, "properties": connect}
+        elif self._session_expiry:
+            persistent = {"clean_session": False}
         return aiomqtt.Client(
             self._config.host,
             self._config.port,
@@ -145,6 +156,7 @@ class MqttLink:
             keepalive=self._config.keepalive_s,
             timeout=self._timeout,
             tls_context=_tls_context(self._config),
+            **persistent,  # type: ignore[arg-type]
         )
 
     async def run(self) -> NoReturn:

@@ -70,6 +70,7 @@ class OledScreen:
         self.device: Device | None = None
         self.frames = 0
         self.last_frame: Image.Image | None = None
+        self.last_screen: DeskScreen | None = None  # what the last frame showed
         self._contrast: int | None = None
         self._asleep = False
 
@@ -180,6 +181,7 @@ class DeskDisplays:
                 continue  # only on change
             quiet = now - self._changed_at > self._settings.oled_dim_after_s
             await screen.show(image, contrast=DIM if quiet else BRIGHT, asleep=not view.open)
+            screen.last_screen = model
 
     async def run(self) -> NoReturn:
         seen_views, seen_statuses = -1, -1

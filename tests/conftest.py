@@ -49,7 +49,12 @@ ALWAYS_OPEN = '[hours]\nholidays = ""\n[hours.weekly]\n' + "".join(
 
 
 def make_config(
-    broker_url: str, topics: Topics, extra: str = ALWAYS_OPEN, history: str = "", **mqtt: Any
+    broker_url: str,
+    topics: Topics,
+    extra: str = ALWAYS_OPEN,
+    history: str = "",
+    web: str = "",
+    **mqtt: Any,
 ) -> Config:
     """A config for one test; history goes to a fresh directory unless `history` says more."""
     mqtt_lines = "".join(f"{key} = {json.dumps(value)}\n" for key, value in mqtt.items())
@@ -68,6 +73,7 @@ prefix = "{topics.prefix}"
 {mqtt_lines}
 [web]
 listen = "127.0.0.1:0"
+{web}
 
 [history]
 {history}
@@ -128,3 +134,13 @@ async def link_status_until(
     except TimeoutError:
         raise AssertionError(f"link status stayed {status.value!r}") from None
     return status.value
+
+
+async def until(condition: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:
+    """Wait for a condition that other tasks or threads make true, under a deadline."""
+    try:
+        async with asyncio.timeout(timeout):
+            while not condition():
+                await asyncio.sleep(0.02)  # polling state owned elsewhere
+    except TimeoutError:
+        raise AssertionError(f"never came true: {what or condition}") from None

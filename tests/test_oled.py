@@ -41,8 +41,13 @@ class RecordingSerial:
 
 @pytest.mark.parametrize(
     ("driver", "size"),
-    [(ssd1306, "128x64"), (ssd1306, "128x32"), (sh1106, "128x64"), (ssd1309, "128x64"),
-     (ssd1322, "256x64")],
+    [
+        (ssd1306, "128x64"),
+        (ssd1306, "128x32"),
+        (sh1106, "128x64"),
+        (ssd1309, "128x64"),
+        (ssd1322, "256x64"),
+    ],
 )
 def test_real_drivers_take_the_frames(driver: type, size: str) -> None:
     (width, height), _ = SIZES[size]

@@ -64,6 +64,7 @@ class Simulator:
             on_message=self._on_message,
             on_connection=self._on_connection,
             availability_topic=self.topics.system_status,
+            session_expiry_s=3600,  # requests made while we reconnect wait for us
         )
 
     def _on_connection(self, connected: bool, _reason: str) -> None:

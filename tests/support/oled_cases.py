@@ -16,9 +16,18 @@ from wallboard.desk_screen import DeskScreen, draw_desk
 
 REFERENCE = Path(__file__).parent.parent / "reference" / "oled"
 BASE = DeskScreen(
-    live=True, open=True, next_open=None, waiting=3, longest_wait_s=142,
-    agent_name="Mette Jensen", state="paused", reason="Frokost", in_state_s=300,
-    pending=False, message=None, clock="18.45",
+    live=True,
+    open=True,
+    next_open=None,
+    waiting=3,
+    longest_wait_s=142,
+    agent_name="Mette Jensen",
+    state="paused",
+    reason="Frokost",
+    in_state_s=300,
+    pending=False,
+    message=None,
+    clock="18.45",
 )
 CASES = {
     "paused": {},

@@ -1,0 +1,272 @@
+"""Desks end to end: mock pins, a real Mosquitto, the simulator as the phone system."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import aiomqtt
+import pytest
+from gpiozero.pins.mock import MockFactory
+from luma.oled.device import ssd1306
+
+from appliance.config import OledConfig
+from appliance.contract import Topics
+from appliance.service import Appliance
+from appliance.simulator.runner import Simulator, SimulatorSettings
+from appliance.store import Store
+from tests.conftest import ALWAYS_OPEN, make_config, running, until
+from tests.support import payloads
+from tests.support.mosquitto import Mosquitto, free_port
+from tests.test_oled import RecordingSerial
+
+BUTTON, LED = 17, 27
+
+
+def desk_config(agent: str, expiry: int = 60, oled: bool = True) -> str:
+    """One desk on mock pins, with an OLED unless told otherwise."""
+    screen = '\noled = "desk-1"\n\n[[oled]]\nname = "desk-1"\n' if oled else "\n"
+    return (
+        ALWAYS_OPEN
+        + f"""
+[desk_settings]
+request_expiry_s = {expiry}
+
+[[desks]]
+id = "desk-1"
+{agent}
+button = "GPIO{BUTTON}"
+led = "GPIO{LED}"
+hold_s = 1.0{screen}"""
+    )
+
+
+def fake_oled(config: OledConfig) -> Any:
+    return ssd1306(RecordingSerial(), width=config.width, height=config.height)
+
+
+@pytest.fixture
+def pins() -> Iterator[MockFactory]:
+    factory = MockFactory()
+    yield factory
+    factory.close()
+
+
+def press(pins: MockFactory) -> None:
+    pins.pin(BUTTON).drive_low()  # pulled up: low is pressed
+    pins.pin(BUTTON).drive_high()
+
+
+@contextlib.asynccontextmanager
+async def phone_system(broker: Mosquitto, topics: Topics) -> AsyncIterator[Simulator]:
+    """The simulator with everybody on duty and no calls, so only the desk moves agents."""
+    simulator = Simulator(
+        SimulatorSettings(
+            broker=broker.url,
+            prefix=topics.prefix,
+            seed=5,
+            calls_per_hour=0,
+            on_duty=20,
+            warm_up_s=60,
+        )
+    )
+    task = asyncio.create_task(simulator.run())
+    try:
+        yield simulator
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def outcomes(app: Appliance) -> list[str | None]:
+    return [press["outcome"] for press in Store(app.config.history.database).presses()]
+
+
+async def test_press_goes_to_the_phone_system_and_the_desk_shows_the_answer(
+    broker: Mosquitto, topics: Topics, pins: MockFactory
+) -> None:
+    config = make_config(broker.url, topics, extra=desk_config('agent = "a2101"'))
+    async with (
+        phone_system(broker, topics) as simulator,
+        running(Appliance(config, pin_factory=pins, oled_factory=fake_oled)) as app,
+    ):
+        agent = simulator.center.agents["a2101"]
+        screen = app.screens["desk-1"]
+        await until(lambda: app.pins["desk-1"].light in ("green", "red"), what="first light")
+        before = agent.state
+        press(pins)
+        after = "paused" if before == "available" else "available"
+        await until(lambda: agent.state == after, what="the phone system to apply the press")
+        expected = "red" if after == "paused" else "green"
+        await until(lambda: app.pins["desk-1"].light == expected, what="the LED to follow")
+        assert pins.pin(LED).state is (expected == "green")
+        await until(
+            lambda: screen.last_screen is not None and screen.last_screen.state == after,
+            what="the OLED to follow",
+        )
+        assert screen.frames > 0
+        await until(lambda: outcomes(app) == ["confirmed"], what="the outcome to be recorded")
+        if after == "paused":
+            assert agent.reason == "Pause"
+
+
+async def test_a_press_while_the_broker_is_down_goes_out_after_reconnect(
+    own_broker: Mosquitto, topics: Topics, pins: MockFactory
+) -> None:
+    config = make_config(own_broker.url, topics, extra=desk_config('agent = "a2101"'))
+    async with (
+        phone_system(own_broker, topics) as simulator,
+        running(Appliance(config, pin_factory=pins, oled_factory=fake_oled)) as app,
+    ):
+        agent = simulator.center.agents["a2101"]
+        await until(lambda: app.pins["desk-1"].light in ("green", "red"), what="first light")
+        before = agent.state
+        own_broker.stop()
+        await until(lambda: not app.hub.board.value.connected, what="the appliance to notice")
+        press(pins)
+        await until(lambda: outcomes(app) == [None], what="the press to be recorded")
+        assert app.pins["desk-1"].light == "pending"
+        assert agent.state == before  # not delivered yet
+        own_broker.start()
+        await until(lambda: agent.state != before, timeout=20, what="delivery after reconnect")
+        await until(lambda: outcomes(app) == ["confirmed"], timeout=20, what="confirmation")
+
+
+async def test_an_unanswered_request_expires_with_an_error_pattern(
+    broker: Mosquitto, topics: Topics, publisher: aiomqtt.Client, pins: MockFactory
+) -> None:
+    await publisher.publish(topics.system_status, b"online", qos=1, retain=True)
+    await publisher.publish(
+        topics.agent("a1"), payloads.agent("a1", "available"), qos=1, retain=True
+    )
+    config = make_config(broker.url, topics, extra=desk_config('agent = "a1"', expiry=5))
+    async with running(Appliance(config, pin_factory=pins, oled_factory=fake_oled)) as app:
+        await until(lambda: app.pins["desk-1"].light == "green", what="green")
+        press(pins)
+        await until(lambda: app.pins["desk-1"].light == "pending", what="pending")
+        await until(lambda: app.pins["desk-1"].light == "error", timeout=10, what="error pattern")
+        assert outcomes(app) == ["expired"]
+        screen = app.screens["desk-1"]
+        await until(
+            lambda: screen.last_screen is not None and screen.last_screen.message,
+            what="the reason on the OLED",
+        )
+        assert screen.last_screen.message == "Intet svar fra telefonsystemet"  # type: ignore[union-attr]
+
+
+async def test_hot_desking_follows_the_agent_to_another_extension(
+    broker: Mosquitto, topics: Topics, publisher: aiomqtt.Client, pins: MockFactory
+) -> None:
+    await publisher.publish(topics.system_status, b"online", qos=1, retain=True)
+    await publisher.publish(
+        topics.agent("a1"), payloads.agent("a1", "available", extension="2101"), qos=1, retain=True
+    )
+    config = make_config(broker.url, topics, extra=desk_config('extension = "2101"'))
+    async with running(Appliance(config, pin_factory=pins, oled_factory=fake_oled)) as app:
+        await until(lambda: app.pins["desk-1"].light == "green", what="a1 at the desk")
+        await publisher.publish(
+            topics.agent("a1"),
+            payloads.agent("a1", "available", extension="2102"),
+            qos=1,
+            retain=True,
+        )
+        await publisher.publish(
+            topics.agent("a2"), payloads.agent("a2", "paused", extension="2101"), qos=1, retain=True
+        )
+        await until(
+            lambda: (
+                app.desks.status.value["desk-1"].agent is not None
+                and app.desks.status.value["desk-1"].agent.state.agent == "a2"
+            ),
+            what="a2",
+        )
+        await until(lambda: app.pins["desk-1"].light == "red", what="a2's pause on the LED")
+
+
+async def test_press_api_needs_the_token_and_refuses_other_origins(
+    broker: Mosquitto, topics: Topics, pins: MockFactory, tmp_path: Path
+) -> None:
+    token = tmp_path / "admin.token"
+    token.write_text("s3cret-token\n")
+    config = make_config(
+        broker.url, topics, extra=desk_config('agent = "a1"'), web=f'admin_token_file = "{token}"'
+    )
+    async with running(Appliance(config, pin_factory=pins, oled_factory=fake_oled)) as app:
+        url = f"http://127.0.0.1:{app.web_port}/api/desks/desk-1/press"
+        good = {"Authorization": "Bearer s3cret-token"}
+        async with aiohttp.ClientSession() as http:
+            async with http.post(url) as reply:
+                assert reply.status == 401
+            async with http.post(url, headers={"Authorization": "Bearer wrong"}) as reply:
+                assert reply.status == 401
+            async with http.post(url, headers=good | {"Origin": "http://evil.example"}) as reply:
+                assert reply.status == 403
+            async with http.post(url.replace("desk-1", "desk-9"), headers=good) as reply:
+                assert reply.status == 404
+            async with http.post(url, headers=good) as reply:
+                assert reply.status == 200
+                assert (await reply.json())["result"] == "refused"  # nobody at the desk
+            statuses = []
+            for _ in range(12):
+                async with http.post(url, headers=good) as reply:
+                    statuses.append(reply.status)
+            assert 429 in statuses
+
+
+def test_kill_9_right_after_a_press_loses_nothing_recorded(
+    broker: Mosquitto, topics: Topics, tmp_path: Path
+) -> None:
+    async def publish_agent() -> None:
+        async with aiomqtt.Client("127.0.0.1", broker.port) as client:
+            await client.publish(topics.system_status, b"online", qos=1, retain=True)
+            await client.publish(
+                topics.agent("a1"), payloads.agent("a1", "available"), qos=1, retain=True
+            )
+
+    asyncio.run(publish_agent())
+    token = tmp_path / "admin.token"
+    token.write_text("t0ken\n")
+    port = free_port()
+    config_file = tmp_path / "hotline.toml"
+    config_file.write_text(
+        f'[site]\nid = "favrskov"\n[mqtt]\nurl = "{broker.url}"\nprefix = "{topics.prefix}"\n'
+        f'[web]\nlisten = "127.0.0.1:{port}"\nadmin_token_file = "{token}"\n'
+        f'[history]\nstate_dir = "{tmp_path}"\n' + desk_config('agent = "a1"', oled=False)
+    )
+    env = os.environ | {"GPIOZERO_PIN_FACTORY": "mock"}
+    with subprocess.Popen(
+        [sys.executable, "-m", "appliance", "run", "--config", str(config_file)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    ) as app:
+
+        async def press_and_kill() -> dict[str, Any]:
+            async with aiohttp.ClientSession() as http:
+                async with asyncio.timeout(20):
+                    while True:
+                        with contextlib.suppress(aiohttp.ClientError):
+                            async with http.post(
+                                f"http://127.0.0.1:{port}/api/desks/desk-1/press",
+                                headers={"Authorization": "Bearer t0ken"},
+                            ) as reply:
+                                answer: dict[str, Any] = await reply.json()
+                                if answer.get("result") == "requested":
+                                    app.send_signal(signal.SIGKILL)  # right after the press
+                                    return answer
+                        await asyncio.sleep(0.1)  # the appliance is still starting
+
+        answer = asyncio.run(press_and_kill())
+        app.wait(timeout=10)
+    assert answer["state"] == "paused"
+    presses = Store(tmp_path / "hotline.db").presses()
+    assert [(p["desk"], p["agent"], p["state"]) for p in presses] == [("desk-1", "a1", "paused")]
