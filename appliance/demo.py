@@ -13,13 +13,18 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
+
+from gpiozero.pins.mock import MockFactory, MockPWMPin
+from luma.core.device import dummy
+from PIL import Image
 
 from appliance.config import Config, parse_config
 from appliance.service import Appliance
 from appliance.sign_emulator import PtySign, SignEmulator
 from appliance.simulator.runner import Simulator, SimulatorSettings
-from wallboard.demo_web import add_demo_routes
+from wallboard.demo_web import DemoDesks, add_demo_routes
 
 log = logging.getLogger(__name__)
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
@@ -44,6 +49,29 @@ state_dir = "{state_dir}"
 [sign]
 port = "{sign_port}"
 framing = "8N1"
+
+# Mette Jensen (Favrskov) at desk 1. Desk 2 follows extension 2102, where Lars Nielsen of
+# Aarhus logs in: the phone system refuses Favrskov's requests for him, as it should.
+[[desks]]
+id = "desk-1"
+agent = "a2101"
+button = "GPIO17"
+led = "GPIO27"
+oled = "desk-1"
+
+[[desks]]
+id = "desk-2"
+extension = "2102"
+button = "GPIO5"
+rgb_led = ["GPIO6", "GPIO13", "GPIO19"]
+oled = "desk-2"
+
+[[oled]]
+name = "desk-1"
+
+[[oled]]
+name = "desk-2"
+height = 32
 
 [hours]
 {hours}
@@ -135,15 +163,41 @@ class Demo:
             state_dir=self.state_dir,
             sign_port=self.sign_line.device,
         )
+        self.pins = MockFactory(pin_class=MockPWMPin)  # RGB LEDs dim by PWM
         self.appliance = Appliance(
             self.config,
-            extend_web=lambda app: add_demo_routes(app, lambda: self.sign.shown.value),
+            extend_web=lambda app: add_demo_routes(
+                app,
+                lambda: self.sign.shown.value,
+                DemoDesks(self._desks_state, self._desk_frame, self.appliance.press),
+            ),
+            pin_factory=self.pins,
+            oled_factory=lambda oled: dummy(width=oled.width, height=oled.height, mode="1"),
         )
         self.simulator = Simulator(
             SimulatorSettings(
                 broker=self.broker_url, protocol="3.1.1", speed=speed, calls_per_hour=110, on_duty=8
             )
         )
+
+    def _desks_state(self) -> list[dict[str, Any]]:
+        states = []
+        for desk_id, status in self.appliance.desks.status.value.items():
+            agent = status.agent
+            states.append(
+                {
+                    "desk": desk_id,
+                    "light": status.light,
+                    "message": status.message,
+                    "agent": (agent.state.name or agent.state.agent) if agent else None,
+                    "state": agent.state.state if agent else None,
+                }
+            )
+        return states
+
+    def _desk_frame(self, desk: str) -> Image.Image | None:
+        screen = self.appliance.screens.get(desk)
+        return None if screen is None else screen.last_frame
 
     @property
     def broker_url(self) -> str:
@@ -160,6 +214,7 @@ class Demo:
             await self._run(announce=announce)
         finally:
             self.sign_line.close()
+            self.pins.close()
             shutil.rmtree(self.state_dir, ignore_errors=True)
 
     async def _run(self, *, announce: bool) -> None:

@@ -12,6 +12,7 @@ import atexit
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import tzinfo
 from typing import Any, NoReturn
 
 from PIL import Image
@@ -85,11 +86,12 @@ class OledScreen:
         if asleep != self._asleep:
             (self.device.hide if asleep else self.device.show)()
             self._asleep = asleep
+        if asleep:
+            return
         if contrast != self._contrast:
             self.device.contrast(contrast)
             self._contrast = contrast
-        if not asleep:
-            self.device.display(image.convert(self.device.mode))
+        self.device.display(image.convert(self.device.mode))
 
     async def show(
         self, image: Image.Image, *, contrast: int = BRIGHT, asleep: bool = False
@@ -146,6 +148,7 @@ class DeskDisplays:
         clock: Clock,
         settings: DesksConfig,
         language: str,
+        timezone: tzinfo,
     ) -> None:
         self._statuses = statuses
         self._views = views
@@ -154,6 +157,7 @@ class DeskDisplays:
         self._clock = clock
         self._settings = settings
         self._language = language
+        self._timezone = timezone
         self._changed_at = clock.monotonic()
 
     async def _draw(self, grown_s: float) -> None:
@@ -163,7 +167,7 @@ class DeskDisplays:
             if pins is not None:
                 pins.show(status.light)
         now = self._clock.monotonic()
-        local = self._clock.now().astimezone()
+        local = self._clock.now().astimezone(self._timezone)
         clock = f"{local:%H.%M}" if self._language == "da" else f"{local:%H:%M}"
         shift = SHIFTS[int(now // self._settings.oled_shift_every_s) % len(SHIFTS)]
         for desk_id, screen in self._screens.items():

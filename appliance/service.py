@@ -168,11 +168,17 @@ class Appliance:
             self._extend_web(app)
         loop = asyncio.get_running_loop()
         for desk in self.config.desks:
-            self.pins[desk.id] = DeskPins(
-                desk,
-                lambda desk_id, held: self.desks.press_from_thread(loop, desk_id, held),
-                self._pin_factory,
-            )
+            try:
+                self.pins[desk.id] = DeskPins(
+                    desk,
+                    lambda desk_id, held: self.desks.press_from_thread(loop, desk_id, held),
+                    self._pin_factory,
+                )
+            except Exception as error:  # noqa: BLE001 - gpiozero raises many kinds
+                # No GPIO here (a PC without GPIOZERO_PIN_FACTORY=mock), or a pin in use:
+                # the desk still works through the API and its screen.
+                log.error("desk %s: no button or LED: %s", desk.id, error)
+                self.outputs.error(f"desk {desk.id}", f"GPIO: {error}")
         displays = DeskDisplays(
             self.desks.status,
             self.views.models,
@@ -181,6 +187,7 @@ class Appliance:
             clock=self.clock,
             settings=self.config.desk_settings,
             language=web.language,
+            timezone=self.hub.board.value.rules.timezone,
         )
         async with asyncio.TaskGroup() as group:
             group.create_task(self.link.run(), name="mqtt")

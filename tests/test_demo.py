@@ -50,6 +50,13 @@ def test_demo_shows_live_numbers_and_stops_cleanly_on_ctrl_c() -> None:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/demo/sign.png") as reply:
             assert reply.headers["Content-Type"] == "image/png"
             assert reply.read(8) == b"\x89PNG\r\n\x1a\n"
+        desks = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/demo/desks"))
+        assert [desk["desk"] for desk in desks] == ["desk-1", "desk-2"]
+        pressed = urllib.request.Request(
+            f"http://127.0.0.1:{port}/demo/desks/desk-1/press", method="POST"
+        )
+        with urllib.request.urlopen(pressed) as reply:  # noqa: S310 - a fixed http URL
+            assert json.load(reply)["desk"] == "desk-1"
     finally:
         demo.send_signal(signal.SIGINT)
         rest, _ = demo.communicate(timeout=15)

@@ -63,3 +63,54 @@ def test_real_drivers_take_the_frames(driver: type, size: str) -> None:
         assert sent == blank  # every pixel of the frame, 1 bit each
     device.display(render("paused", size).convert(device.mode))
     assert isinstance(noop(), object)
+
+
+class FlakyDevice:
+    """A luma-like device that fails like a display whose I2C bus went away, once."""
+
+    mode = "1"
+
+    def __init__(self, fail: bool) -> None:
+        self.fail = fail
+        self.calls: list[str] = []
+
+    def display(self, image: Image.Image) -> None:
+        if self.fail:
+            raise OSError(121, "Remote I/O error")
+        self.calls.append("display")
+
+    def contrast(self, level: int) -> None:
+        self.calls.append(f"contrast {level}")
+
+    def hide(self) -> None:
+        self.calls.append("hide")
+
+    def show(self) -> None:
+        self.calls.append("show")
+
+
+async def test_a_failing_oled_is_reported_and_made_anew() -> None:
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+    from appliance.config import OledConfig  # noqa: PLC0415
+    from appliance.health import Outputs  # noqa: PLC0415
+    from appliance.oled import DIM, OledScreen  # noqa: PLC0415
+
+    made: list[FlakyDevice] = []
+
+    def factory(_config: OledConfig) -> FlakyDevice:
+        made.append(FlakyDevice(fail=not made))
+        return made[-1]
+
+    outputs = Outputs()
+    with ThreadPoolExecutor(1) as thread:
+        screen = OledScreen(OledConfig(name="desk-1"), outputs, factory, thread)
+        frame = render("paused", "128x64")
+        await screen.show(frame)
+        assert outputs.states["oled desk-1"] == (False, "Remote I/O error (I2C/SPI)")
+        await screen.show(frame)
+        assert outputs.states["oled desk-1"] == (True, "")
+        await screen.show(frame, contrast=DIM)
+        await screen.show(frame, asleep=True)  # closed: the display sleeps
+    assert len(made) == 2
+    assert made[1].calls == ["contrast 207", "display", f"contrast {DIM}", "display", "hide"]
