@@ -72,18 +72,17 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from appliance.demo import run_demo  # noqa: PLC0415
+    from appliance.demo import Demo  # noqa: PLC0415
     from appliance.service import run_until_stopped  # noqa: PLC0415
 
-    run_until_stopped(
-        lambda: run_demo(
-            broker_port=args.broker_port,
-            listen=args.listen,
-            language=args.language,
-            speed=args.speed,
-            closed=args.closed,
-        )
+    demo = Demo(
+        broker_port=args.broker_port,
+        listen=args.listen,
+        language=args.language,
+        speed=args.speed,
+        closed=args.closed,
     )
+    run_until_stopped(demo.run)
     return 0
 
 

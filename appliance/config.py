@@ -20,6 +20,7 @@ import msgspec
 
 from appliance.contract import DEFAULT_PREFIX, IDENTIFIER
 from appliance.errors import ConfigError
+from wallboard.alpha import Colour
 
 Identifier = Annotated[str, msgspec.Meta(pattern=rf"^{IDENTIFIER.pattern}\Z")]
 PositiveSeconds = Annotated[float, msgspec.Meta(gt=0, le=86_400)]
@@ -116,21 +117,6 @@ class HistoryConfig(Section, frozen=True, kw_only=True):
         return Path(directory) / "hotline.db"
 
 
-SignColour = Literal[
-    "red",
-    "green",
-    "amber",
-    "dim_red",
-    "dim_green",
-    "brown",
-    "orange",
-    "yellow",
-    "rainbow",
-    "mix",
-    "auto",
-]
-
-
 class SignConfig(Section, frozen=True, kw_only=True):
     port: str = ""  # a pyserial URL: /dev/wallboard, socket://host:port, rfc2217://...
     baudrate: Annotated[int, msgspec.Meta(ge=300, le=115_200)] = 9600
@@ -138,7 +124,7 @@ class SignConfig(Section, frozen=True, kw_only=True):
     type: str = "all"  # all, one_line, two_line, betabrite, or a raw type code
     address: Annotated[str, msgspec.Meta(pattern="^[0-9A-Fa-f]{2}$")] = "00"
     layout: tuple[str, ...] = ("VENTER {waiting}  {longest}", "LEDIGE {available}  SAMTALE {busy}")
-    colours: dict[Literal["ok", "warn", "critical"], SignColour] = msgspec.field(
+    colours: dict[Literal["ok", "warn", "critical"], Colour] = msgspec.field(
         default_factory=lambda: {"ok": "green", "warn": "amber", "critical": "red"}
     )
     flash_critical: bool = True

@@ -230,17 +230,3 @@ class Demo:
                     "\n  Ctrl-C stops the demo.\n",
                     flush=True,
                 )
-
-
-async def run_demo(
-    *,
-    broker_port: int = 18830,
-    listen: str = "127.0.0.1:8080",
-    language: str = "da",
-    speed: float = 1.0,
-    closed: bool = False,
-) -> None:
-    demo = Demo(
-        broker_port=broker_port, listen=listen, language=language, speed=speed, closed=closed
-    )
-    await demo.run()

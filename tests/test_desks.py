@@ -8,7 +8,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +21,11 @@ from luma.oled.device import ssd1306
 from appliance.config import OledConfig
 from appliance.contract import Topics
 from appliance.service import Appliance
-from appliance.simulator.runner import Simulator, SimulatorSettings
 from appliance.store import Store
 from tests.conftest import ALWAYS_OPEN, make_config, running, until
 from tests.support import payloads
 from tests.support.mosquitto import Mosquitto, free_port
+from tests.support.simulation import simulating
 from tests.test_oled import RecordingSerial
 
 BUTTON, LED = 17, 27
@@ -65,26 +65,9 @@ def press(pins: MockFactory) -> None:
     pins.pin(BUTTON).drive_high()
 
 
-@contextlib.asynccontextmanager
-async def phone_system(broker: Mosquitto, topics: Topics) -> AsyncIterator[Simulator]:
+def phone_system(broker: Mosquitto, topics: Topics) -> Any:
     """The simulator with everybody on duty and no calls, so only the desk moves agents."""
-    simulator = Simulator(
-        SimulatorSettings(
-            broker=broker.url,
-            prefix=topics.prefix,
-            seed=5,
-            calls_per_hour=0,
-            on_duty=20,
-            warm_up_s=60,
-        )
-    )
-    task = asyncio.create_task(simulator.run())
-    try:
-        yield simulator
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    return simulating(broker, topics, seed=5, calls_per_hour=0, on_duty=20, warm_up_s=60)
 
 
 def outcomes(app: Appliance) -> list[str | None]:

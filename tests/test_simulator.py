@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import random
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import aiomqtt
 
 from appliance.contract import Topics
 from appliance.simulator.model import QUEUES, CallCenter
-from appliance.simulator.runner import Simulator, SimulatorSettings
+from appliance.simulator.runner import SimulatorSettings
 from tests.support import payloads
 from tests.support.mosquitto import Mosquitto
+from tests.support.simulation import simulating
 
 START = datetime(2026, 11, 29, 17, 30, tzinfo=UTC)  # a Sunday, 18:30 in Copenhagen
 
@@ -70,20 +69,6 @@ def test_requests_follow_the_phone_systems_rules() -> None:
     assert center.request(off.id, off.site, "available", None) == "agent is not logged in"
 
 
-@contextlib.asynccontextmanager
-async def simulating(broker: Mosquitto, topics: Topics) -> AsyncIterator[Simulator]:
-    simulator = Simulator(
-        SimulatorSettings(broker=broker.url, prefix=topics.prefix, seed=3, warm_up_s=3600)
-    )
-    task = asyncio.create_task(simulator.run())
-    try:
-        yield simulator
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
 class Watcher:
     def __init__(self, client: aiomqtt.Client) -> None:
         self.client = client
@@ -102,7 +87,7 @@ async def test_simulator_publishes_the_contract_and_answers_requests(
 ) -> None:
     async with (
         aiomqtt.Client("127.0.0.1", broker.port) as client,
-        simulating(broker, topics) as simulator,
+        simulating(broker, topics, seed=3, warm_up_s=3600) as simulator,
     ):
         await client.subscribe(f"{topics.prefix}/#", qos=1)
         watch = Watcher(client)
