@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit bench system-deps screenshot clean
+.PHONY: demo test lint typecheck unit bench system-deps screenshot oled-references clean
 
 demo: $(VENV)/.demo
 	$(BIN)/hotline demo
@@ -33,6 +33,10 @@ screenshot: system-deps $(VENV)/.dev
 	$(BIN)/python -m tests.support.screenshot docs/wallboard.png \
 		--message "Personalemøde kl. 21.30 i kantinen – husk at sætte pause inden" \
 		--sign docs/sign.png --demo-page docs/demo.png
+
+# Deliberately separate: the test run compares with these and never rewrites them.
+oled-references: $(VENV)/.dev
+	$(BIN)/python -m tests.support.oled_cases
 
 $(VENV)/bin/python:
 	@sh scripts/system-deps.sh

@@ -4,7 +4,9 @@ set -eu
 need=""
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 have mosquitto || need="$need mosquitto"
-have chromium || need="$need chromium fonts-dejavu-core"
+have chromium || need="$need chromium"
+# The OLED reference images and the sign picture are drawn in DejaVu.
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need="$need fonts-dejavu-core"
 python3 -c 'import ensurepip, venv' 2>/dev/null || need="$need python3-venv"
 [ -z "$need" ] && exit 0
 echo "Installing Debian packages:$need"

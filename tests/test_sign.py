@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -185,3 +186,24 @@ def _open_hours() -> str:
     from tests.conftest import ALWAYS_OPEN  # noqa: PLC0415
 
     return ALWAYS_OPEN
+
+
+async def test_the_emulator_also_listens_on_tcp_for_socket_urls(
+    broker: Mosquitto, topics: Topics, publisher: aiomqtt.Client
+) -> None:
+    from appliance.sign_emulator import serve_tcp  # noqa: PLC0415
+    from tests.support.mosquitto import free_port  # noqa: PLC0415
+
+    port = free_port()
+    emulator = SignEmulator()
+    listening = asyncio.create_task(serve_tcp(emulator, "127.0.0.1", port))
+    await publisher.publish(topics.system_status, b"online", qos=1, retain=True)
+    await publisher.publish(topics.queue("borger"), payloads.queue(waiting=7), qos=1, retain=True)
+    sign = f'[sign]\nport = "socket://127.0.0.1:{port}"\nframing = "8N1"\n'
+    try:
+        async with running(Appliance(make_config(broker.url, topics, extra=sign + _open_hours()))):
+            await wait_for_screen(emulator, "VENTER 7")
+    finally:
+        listening.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listening
