@@ -24,6 +24,7 @@ unit: $(VENV)/.dev
 bench: system-deps $(VENV)/.dev
 	$(BIN)/python -m bench.disk_writes
 	$(BIN)/python -m bench.sign_bytes
+	$(BIN)/python -m bench.suite --soak-s $(or $(SOAK_S),600)
 
 system-deps:
 	@sh scripts/system-deps.sh

@@ -152,7 +152,8 @@ class DeskConfig(Section, frozen=True, kw_only=True):
 
 class OledConfig(Section, frozen=True, kw_only=True):
     name: str
-    driver: Literal["ssd1306", "sh1106", "ssd1309", "ssd1322"] = "ssd1306"
+    # "dummy": no hardware, frames kept in memory (a PC, the demo, benchmarks)
+    driver: Literal["ssd1306", "sh1106", "ssd1309", "ssd1322", "dummy"] = "ssd1306"
     width: Literal[128, 256] = 128
     height: Literal[32, 64] = 64
     interface: Literal["i2c", "spi"] = "i2c"

@@ -70,7 +70,7 @@ def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def prometheus_text(hub: BoardHub) -> str:
+def prometheus_text(hub: BoardHub, counters: dict[str, int] | None = None) -> str:
     """The Prometheus text exposition format, written out: a dozen lines need no library."""
     now = hub.clock.monotonic()
     board = hub.board.value
@@ -111,4 +111,6 @@ def prometheus_text(hub: BoardHub) -> str:
         f"{longest_wait_s(e, now):.1f}"
         for e in queues
     ]
+    for name, value in (counters or {}).items():
+        lines += [f"# TYPE hotline_{name} counter", f"hotline_{name} {value}"]
     return "\n".join(lines) + "\n"

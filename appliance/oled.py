@@ -35,8 +35,12 @@ BRIGHT, DIM = 0xCF, 0x10
 
 def make_device(config: OledConfig) -> Device:
     """The luma device an [[oled]] entry describes (on the Pi: real I2C or SPI)."""
+    from luma.core.device import dummy  # noqa: PLC0415
     from luma.core.interface.serial import i2c, spi  # noqa: PLC0415
     from luma.oled import device as oled  # noqa: PLC0415
+
+    if config.driver == "dummy":
+        return dummy(width=config.width, height=config.height, mode="1")
 
     serial = (
         i2c(port=config.i2c_port, address=config.i2c_address)

@@ -110,6 +110,19 @@ class Appliance:
         daily = await self.store.run(lambda store: store.daily(first.isoformat(), last.isoformat()))
         return {"v": 1, "today": curve, "daily": daily}
 
+    def counters(self) -> dict[str, int]:
+        """Display work, for /metrics: what the outputs actually did."""
+        counters = {
+            "board_renders_total": self.views.renders,
+            "oled_frames_total": sum(screen.frames for screen in self.screens.values()),
+        }
+        if self.sign is not None:
+            counters |= {
+                "sign_writes_total": self.sign.writes,
+                "sign_bytes_total": self.sign.bytes_written,
+            }
+        return counters
+
     async def press(self, desk: str, held_s: float) -> dict[str, Any]:
         """A press as the web API makes it: the same path as the button's."""
         decision = await self.desks.press(desk, held_s)
@@ -152,7 +165,7 @@ class Appliance:
                 views=self.views.views,
                 render_board=self.views.render,
                 health=self.health,
-                metrics=lambda: prometheus_text(self.hub),
+                metrics=lambda: prometheus_text(self.hub, self.counters()),
                 history=self.history,
                 press=self.press,
                 desks=tuple(desk.id for desk in self.config.desks),

@@ -1,0 +1,106 @@
+"""Helper processes for the benchmark: a flood publisher and a bare subscriber (baseline).
+
+    python -m bench.peers flood HOST PORT PREFIX COUNT
+    python -m bench.peers bare HOST PORT PREFIX COUNT
+
+`flood` publishes COUNT contract messages (QoS 0) as fast as paho can. `bare` subscribes
+to the contract, decodes each payload with json.loads and nothing more, and prints its
+rate once it has COUNT messages (with aiomqtt, as the appliance): the rate Python can read the broker at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from datetime import UTC, datetime
+
+import aiomqtt
+import paho.mqtt.client as mqtt
+
+
+def payloads(prefix: str, count: int) -> list[tuple[str, bytes]]:
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    messages = []
+    for number in range(count):
+        if number % 4:
+            agent = f"b{number % 200}"
+            body = {
+                "v": 1,
+                "agent": agent,
+                "name": f"Agent {agent}",
+                "site": "favrskov",
+                "state": ("available", "busy", "paused", "wrap_up")[number % 4],
+                "ts": now,
+                "queues": ["borger"],
+                "extension": str(3000 + number % 200),
+            }
+            messages.append((f"{prefix}/agents/{agent}", json.dumps(body).encode()))
+        else:
+            body = {
+                "v": 1,
+                "queue": "flood",
+                "name": "Flood",
+                "ts": now,
+                "waiting": number % 9,
+                "longest_wait_s": number % 300,
+                "agents": {
+                    "logged_in": 5,
+                    "available": 1,
+                    "ringing": 0,
+                    "busy": 3,
+                    "wrap_up": 0,
+                    "paused": 1,
+                },
+            }
+            messages.append((f"{prefix}/queues/flood", json.dumps(body).encode()))
+    return messages
+
+
+def flood(host: str, port: int, prefix: str, count: int) -> None:
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    client.max_queued_messages_set(0)
+    client.connect(host, port)
+    client.loop_start()
+    messages = payloads(prefix, count)
+    started = time.perf_counter()
+    for topic, body in messages:
+        client.publish(topic, body, qos=0)
+    while client.want_write():  # let the network thread drain
+        time.sleep(0.01)
+    elapsed = time.perf_counter() - started
+    client.disconnect()
+    client.loop_stop()
+    print(json.dumps({"published": count, "seconds": round(elapsed, 3)}), flush=True)
+
+
+def bare(host: str, port: int, prefix: str, count: int) -> None:
+    """The baseline: an aiomqtt subscriber that only decodes the JSON."""
+
+    async def listen() -> dict[str, float | int | None]:
+        async with aiomqtt.Client(host, port) as client:
+            await client.subscribe([(f"{prefix}/queues/+", 0), (f"{prefix}/agents/+", 0)])
+            print("ready", flush=True)
+            received, first = 0, 0.0
+            async with asyncio.timeout(300):
+                async for message in client.messages:
+                    if not received:
+                        first = time.perf_counter()
+                    json.loads(message.payload)  # type: ignore[arg-type]
+                    received += 1
+                    if received >= count:
+                        break
+            elapsed = time.perf_counter() - first
+            return {
+                "received": received,
+                "seconds": round(elapsed, 3),
+                "rate": round(received / elapsed) if elapsed else None,
+            }
+
+    print(json.dumps(asyncio.run(listen())), flush=True)
+
+
+if __name__ == "__main__":
+    command, host, port, prefix, count = sys.argv[1:6]
+    {"flood": flood, "bare": bare}[command](host, int(port), prefix, int(count))

@@ -1,0 +1,443 @@
+"""`make bench`: the appliance as a process against a real Mosquitto, measured from outside.
+
+    python -m bench.suite [--soak-s 600] [--json bench/results.json]
+
+Every figure stands beside a baseline measured in the same run, on the same machine:
+ingest against a bare aiomqtt subscriber, start against a bare aiohttp server, and so on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import aiomqtt
+
+from appliance.sign_emulator import PtySign, SignEmulator
+from tests.support.mosquitto import Mosquitto, free_port
+
+PREFIX = "hotline/v1"
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
+
+
+def queue_payload(waiting: int) -> bytes:
+    now = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+    return json.dumps(
+        {
+            "v": 1,
+            "queue": "borger",
+            "name": "Borgere",
+            "ts": now,
+            "waiting": waiting,
+            "longest_wait_s": 30,
+        }
+    ).encode()
+
+
+def config_text(broker: Mosquitto, port: int, sign: str, state: Path) -> str:
+    every_day = "".join(
+        f'{d} = ["00:00-24:00"]\n' for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    )
+    return f"""
+[site]
+id = "favrskov"
+name = "Favrskov"
+[mqtt]
+url = "{broker.url}"
+[queues]
+show = ["borger", "flood"]
+[web]
+listen = "127.0.0.1:{port}"
+[history]
+state_dir = "{state}"
+[sign]
+port = "{sign}"
+framing = "8N1"
+layout = ["VENTER {{waiting}}"]
+[[desks]]
+id = "desk-1"
+agent = "a1"
+button = "GPIO17"
+led = "GPIO27"
+oled = "desk-1"
+[[oled]]
+name = "desk-1"
+driver = "dummy"
+[hours]
+holidays = ""
+[hours.weekly]
+{every_day}"""
+
+
+class Appliance:
+    """The appliance under test, as its own process."""
+
+    def __init__(self, config: Path, port: int) -> None:
+        self.port = port
+        env = os.environ | {"GPIOZERO_PIN_FACTORY": "mock"}
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "appliance", "run", "--config", str(config)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.pid = self.process.pid
+
+    async def metrics(self, http: aiohttp.ClientSession) -> dict[str, float]:
+        async with http.get(f"http://127.0.0.1:{self.port}/metrics") as reply:
+            text = await reply.text()
+        values = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                name, _, value = line.rpartition(" ")
+                values[name] = float(value)
+        return values
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=15)
+
+
+async def first_served(url: str, started: float) -> float:
+    async with aiohttp.ClientSession() as http, asyncio.timeout(30):
+        while True:
+            with contextlib.suppress(aiohttp.ClientError):
+                async with http.get(url) as reply:
+                    if reply.status == 200:
+                        return time.perf_counter() - started
+            await asyncio.sleep(0.005)  # polling a starting process
+
+
+async def bare_server_start() -> float:
+    """Baseline: Python importing aiohttp and serving its first response."""
+    port = free_port()
+    code = (
+        "from aiohttp import web\napp = web.Application()\n"
+        "app.router.add_get('/', lambda r: web.Response(text='ok'))\n"
+        f"web.run_app(app, host='127.0.0.1', port={port}, print=None)"
+    )
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        return await first_served(f"http://127.0.0.1:{port}/", started)
+    finally:
+        process.terminate()
+        process.wait()
+
+
+async def run_peer(*args: str) -> dict[str, Any]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.peers", *args, stdout=asyncio.subprocess.PIPE
+    )
+    assert process.stdout is not None
+    line = await process.stdout.readline()
+    if line.strip() == b"ready":
+        return {"process": process}
+    await process.wait()
+    return dict(json.loads(line))
+
+
+async def ingest(
+    broker: Mosquitto, app: Appliance, http: aiohttp.ClientSession, count: int
+) -> dict[str, float]:
+    """Flood the broker; time the bare subscriber, then the appliance, on the same flood."""
+    bare = (await run_peer("bare", "127.0.0.1", str(broker.port), PREFIX, str(count)))["process"]
+    await run_peer("flood", "127.0.0.1", str(broker.port), PREFIX, str(count))
+    baseline = json.loads(await bare.stdout.readline())  # type: ignore[union-attr]
+    await bare.wait()
+
+    before = await app.metrics(http)
+    received0 = before["hotline_messages_received_total"]
+    cpu0 = cpu_seconds(app.pid)
+    flood = asyncio.create_task(
+        run_peer("flood", "127.0.0.1", str(broker.port), PREFIX, str(count))
+    )
+    first = None
+    async with asyncio.timeout(300):
+        while True:
+            got = (await app.metrics(http))["hotline_messages_received_total"] - received0
+            now = time.perf_counter()
+            if got and first is None:
+                first = now
+            if got >= count:
+                break
+            await asyncio.sleep(0.01)  # polling the appliance's own counter
+    await flood
+    elapsed = now - (first or now)
+    rate = count / elapsed if elapsed > 0 else float("inf")
+    cpu = cpu_seconds(app.pid) - cpu0
+    return {"rate": rate, "baseline_rate": baseline["rate"], "cpu_s_per_1000": cpu / count * 1000}
+
+
+@contextlib.asynccontextmanager
+async def board_clients(
+    port: int, count: int
+) -> AsyncIterator[list[aiohttp.ClientWebSocketResponse]]:
+    async with aiohttp.ClientSession() as http:
+        sockets = [await http.ws_connect(f"http://127.0.0.1:{port}/ws") for _ in range(count)]
+        for socket in sockets:
+            await socket.receive(timeout=10)  # the board on connect
+        yield sockets
+        for socket in sockets:
+            await socket.close()
+
+
+async def latencies(
+    broker: Mosquitto, port: int, emulator: SignEmulator, clients: int, messages: int, rate: float
+) -> dict[str, list[float]]:
+    """Publish → board on every WebSocket (the last one counts) and → sign bytes."""
+    ws_times: list[float] = []
+    sign_times: list[float] = []
+    async with (
+        board_clients(port, clients) as sockets,
+        aiomqtt.Client("127.0.0.1", broker.port) as publisher,
+    ):
+        for number in range(messages):
+            waiting = 100 + number % 800
+            marker = f'"waiting":{waiting},'.encode()
+            sent = time.perf_counter()
+            sign_seen = emulator.shown.version
+            await publisher.publish(f"{PREFIX}/queues/borger", queue_payload(waiting), qos=0)
+            last = 0.0
+            for socket in sockets:
+                while True:
+                    message = await socket.receive(timeout=10)
+                    if isinstance(message.data, str) and marker in message.data.encode():
+                        last = max(last, time.perf_counter())
+                        break
+            ws_times.append((last - sent) * 1000)
+            async with asyncio.timeout(10):
+                while not any(f"VENTER {waiting}" in s.text for s in emulator.shown.value):
+                    await emulator.shown.wait_newer(sign_seen)
+                    sign_seen = emulator.shown.version
+            sign_times.append((time.perf_counter() - sent) * 1000)
+            await asyncio.sleep(max(0.0, 1 / rate - (time.perf_counter() - sent)))
+    return {"ws": ws_times, "sign": sign_times}
+
+
+async def burst(broker: Mosquitto, port: int, size: int) -> float:
+    """10,000 retained agents at once (a reconnect storm); then: when is the board right?"""
+    async with (
+        board_clients(port, 1) as [socket],
+        aiomqtt.Client("127.0.0.1", broker.port, max_queued_outgoing_messages=0) as publisher,
+    ):
+        now = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+        for number in range(size):
+            body = {
+                "v": 1,
+                "agent": f"s{number}",
+                "site": "aarhus",
+                "state": "available",
+                "ts": now,
+                "queues": ["erhverv"],
+            }
+            await publisher.publish(
+                f"{PREFIX}/agents/s{number}", json.dumps(body), qos=0, retain=True
+            )
+        sent = time.perf_counter()
+        await publisher.publish(f"{PREFIX}/queues/borger", queue_payload(4242), qos=1)
+        while True:
+            message = await socket.receive(timeout=30)
+            if '"waiting":4242,' in message.data:
+                return time.perf_counter() - sent
+
+
+def row(name: str, figure: str, baseline: str, target: str, ok: bool | None) -> list[str]:
+    return [name, figure, baseline, target, "" if ok is None else ("ok" if ok else "MISSED")]
+
+
+async def run(soak_s: float, out: Path) -> list[list[str]]:
+    work = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
+    broker = Mosquitto(work / "broker", extra_config="max_queued_messages 0\n")
+    broker.start()
+    emulator = SignEmulator()
+    pty = PtySign(emulator)
+    reader = asyncio.create_task(pty.serve())
+    port = free_port()
+    config = work / "hotline.toml"
+    config.write_text(config_text(broker, port, pty.device, work))
+    rows: list[list[str]] = []
+    results: dict[str, Any] = {}
+    async with aiomqtt.Client("127.0.0.1", broker.port) as setup:
+        await setup.publish(f"{PREFIX}/system/status", b"online", qos=1, retain=True)
+        await setup.publish(f"{PREFIX}/queues/borger", queue_payload(1), qos=1, retain=True)
+    baseline_start = await bare_server_start()
+    app = Appliance(config, port)
+    try:
+        start = await first_served(f"http://127.0.0.1:{port}/api/board", app.started)
+        results["start_s"], results["start_baseline_s"] = start, baseline_start
+        rows.append(
+            row(
+                "start → first board served",
+                f"{start:.2f} s",
+                f"{baseline_start:.2f} s bare aiohttp",
+                "≤ 1 s",
+                start <= 1.0,
+            )
+        )
+        await asyncio.sleep(2)  # let start-up settle before measuring memory
+        results["rss_start_mb"] = rss_start = rss_mb(app.pid)
+        async with aiohttp.ClientSession() as http:
+            flow = await ingest(broker, app, http, 20_000)
+            results["ingest"] = flow
+            share = flow["rate"] / flow["baseline_rate"]
+            rows.append(
+                row(
+                    "ingest (messages/s folded)",
+                    f"{flow['rate']:,.0f}",
+                    f"{flow['baseline_rate']:,.0f} bare aiomqtt ({share:.0%})",
+                    "≥ 70 %",
+                    share >= 0.7,
+                )
+            )
+            rows.append(
+                row(
+                    "CPU per 1,000 messages",
+                    f"{flow['cpu_s_per_1000']:.3f} s",
+                    "",
+                    "≤ 0.10 s",
+                    flow["cpu_s_per_1000"] <= 0.10,
+                )
+            )
+
+            steady = await latencies(broker, port, emulator, 1, 200, 10.0)
+            fan = await latencies(broker, port, emulator, 50, 100, 10.0)
+            results["latency_ms"] = {
+                k: {"p50": percentile(v, 0.5), "p99": percentile(v, 0.99)}
+                for k, v in (
+                    ("ws", steady["ws"]),
+                    ("sign", steady["sign"]),
+                    ("ws_50_clients", fan["ws"]),
+                )
+            }
+            lat = results["latency_ms"]
+            rows.append(
+                row(
+                    "publish → WebSocket p50 / p99 (10 msg/s)",
+                    f"{lat['ws']['p50']:.1f} / {lat['ws']['p99']:.1f} ms",
+                    "",
+                    "p99 ≤ 3 ms",
+                    lat["ws"]["p99"] <= 3.0,
+                )
+            )
+            rows.append(
+                row(
+                    "publish → last of 50 WebSockets p50 / p99",
+                    f"{lat['ws_50_clients']['p50']:.1f} / {lat['ws_50_clients']['p99']:.1f} ms",
+                    f"1 client: {lat['ws']['p99']:.1f} ms",
+                    "p99 ≤ 6 ms",
+                    lat["ws_50_clients"]["p99"] <= 6.0,
+                )
+            )
+            rows.append(
+                row(
+                    "publish → sign bytes p50 / p99",
+                    f"{lat['sign']['p50']:.1f} / {lat['sign']['p99']:.1f} ms",
+                    "min_interval_s 0.3 paces the sign",
+                    "",
+                    None,
+                )
+            )
+
+            settled = await burst(broker, port, 10_000)
+            results["burst_consistent_s"] = settled
+            rows.append(
+                row(
+                    "board right after a 10,000-message burst",
+                    f"{settled:.2f} s",
+                    "",
+                    "≤ 1 s",
+                    settled <= 1.0,
+                )
+            )
+
+            cpu0 = cpu_seconds(app.pid)
+            await asyncio.sleep(60)
+            idle = (cpu_seconds(app.pid) - cpu0) / 60 * 100
+            results["idle_cpu_pct"] = idle
+            rows.append(row("idle CPU over 60 s", f"{idle:.2f} %", "", "≤ 0.3 %", idle <= 0.3))
+
+            before = await app.metrics(http)
+            steady_soak = await latencies(broker, port, emulator, 1, int(soak_s * 10), 10.0)
+            after = await app.metrics(http)
+            minutes = soak_s / 60
+            frames = after["hotline_oled_frames_total"] - before["hotline_oled_frames_total"]
+            sign = after["hotline_sign_bytes_total"] - before["hotline_sign_bytes_total"]
+            results["display_per_minute"] = {
+                "oled_frames": frames / minutes,
+                "sign_bytes": sign / minutes,
+                "board_messages": 600,
+            }
+            rows.append(
+                row(
+                    "display work per minute (10 msg/s)",
+                    f"{frames / minutes:.0f} OLED frames, {sign / minutes:,.0f} sign B",
+                    "600 board changes",
+                    "only on change",
+                    None,
+                )
+            )
+            results["rss_soak_mb"] = rss_soak = rss_mb(app.pid)
+            results["soak_ws_p99_ms"] = percentile(steady_soak["ws"], 0.99)
+            rows.append(
+                row(
+                    f"RSS after start / after {soak_s / 60:.0f} min of load",
+                    f"{rss_start:.0f} / {rss_soak:.0f} MB",
+                    "",
+                    "≤ 60 MB",
+                    rss_soak <= 60,
+                )
+            )
+    finally:
+        app.stop()
+        reader.cancel()
+        pty.close()
+        broker.stop()
+    out.write_text(json.dumps(results, indent=1))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--soak-s", type=float, default=600.0)
+    parser.add_argument("--json", type=Path, default=Path("bench/results.json"))
+    args = parser.parse_args()
+    rows = asyncio.run(run(args.soak_s, args.json))
+    header = ["benchmark", "figure", "baseline", "target", ""]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(5)]
+    for line in [header, ["-" * w for w in widths], *rows]:
+        print(" | ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)))
+    print(f"(written to {args.json})")
+
+
+if __name__ == "__main__":
+    main()
