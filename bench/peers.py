@@ -4,8 +4,8 @@
     python -m bench.peers bare HOST PORT PREFIX COUNT
 
 `flood` publishes COUNT contract messages (QoS 0) as fast as paho can. `bare` subscribes
-to the contract, decodes each payload with json.loads and nothing more, and prints its
-rate once it has COUNT messages (with aiomqtt, as the appliance): the rate Python can read the broker at all.
+to the contract with aiomqtt (as the appliance does), decodes each payload with json.loads
+and nothing more, and prints its rate: the rate Python can read the broker at all.
 """
 
 from __future__ import annotations
