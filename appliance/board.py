@@ -7,12 +7,13 @@ time, so the same board answers correctly at any later instant.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from types import MappingProxyType
 from typing import Literal, TypeAlias, TypeVar
 from zoneinfo import ZoneInfo
+
+from immutables import Map
 
 from appliance.config import AlarmsConfig, Config
 from appliance.contract import (
@@ -34,8 +35,8 @@ FeedState = Literal["live", "stale", "offline", "disconnected"]
 V = TypeVar("V")
 
 
-def _empty() -> Mapping[str, V]:
-    return MappingProxyType({})
+def _empty() -> Map[str, V]:
+    return Map()
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,45 +106,63 @@ class Board:
     rules: BoardRules
     connected: bool = False
     feed_online: bool = False
-    queues: Mapping[str, QueueEntry] = field(default_factory=_empty)
-    agents: Mapping[str, AgentEntry] = field(default_factory=_empty)
-    ticker: Mapping[str, TickerMessage] = field(default_factory=_empty)
+    # Persistent maps: a new board shares all but the changed entry with the old one, so a
+    # message costs O(log n), not a copy of 10,000 agents.
+    queues: Map[str, QueueEntry] = field(default_factory=_empty)
+    agents: Map[str, AgentEntry] = field(default_factory=_empty)
+    ticker: Map[str, TickerMessage] = field(default_factory=_empty)
     last_message: float | None = None  # monotonic time of the last phone-system message
 
 
-def _put(mapping: Mapping[str, V], key: str, value: V | None) -> Mapping[str, V]:
-    updated = dict(mapping)
+def _put(mapping: Map[str, V], key: str, value: V | None) -> Map[str, V]:
+    """The mapping with `key` set or removed; a persistent map shares the rest."""
     if value is None:
-        updated.pop(key, None)
-    else:
-        updated[key] = value
-    return MappingProxyType(updated)
+        return mapping.delete(key) if key in mapping else mapping
+    return mapping.set(key, value)
 
 
 def fold(board: Board, event: BoardEvent, now: float) -> Board:
     """The board after `event`, received at monotonic time `now`."""
+    rules = board.rules
     match event:
         case Connection(connected=True):
             # Retained messages follow the subscription: rebuild from them, so entities
             # removed while we were away do not linger.
-            return Board(rules=board.rules, connected=True)
+            return Board(rules=rules, connected=True)
         case Connection(connected=False):
             return replace(board, connected=False) if board.connected else board
         case FeedStatus(online=online):
-            return replace(board, feed_online=online, last_message=now)
+            return Board(
+                rules, board.connected, online, board.queues, board.agents, board.ticker, now
+            )
         case QueueUpdate(queue=queue, state=state):
-            if not board.rules.shows_queue(queue):
+            if not rules.shows_queue(queue):
                 return board
             entry = None if state is None else QueueEntry(state, now)
-            return replace(board, queues=_put(board.queues, queue, entry), last_message=now)
+            return Board(
+                rules,
+                board.connected,
+                board.feed_online,
+                _put(board.queues, queue, entry),
+                board.agents,
+                board.ticker,
+                now,
+            )
         case AgentUpdate(agent=agent, state=state):
-            return replace(
-                board,
-                agents=_put(board.agents, agent, _agent_entry(board, agent, state, now)),
-                last_message=now,
+            agents = _put(board.agents, agent, _agent_entry(board, agent, state, now))
+            return Board(
+                rules, board.connected, board.feed_online, board.queues, agents, board.ticker, now
             )
         case TickerUpdate(target=target, message=message):
-            return replace(board, ticker=_put(board.ticker, target, message), last_message=now)
+            return Board(
+                rules,
+                board.connected,
+                board.feed_online,
+                board.queues,
+                board.agents,
+                _put(board.ticker, target, message),
+                now,
+            )
     return board
 
 

@@ -84,6 +84,8 @@ class Desks:
         self._site = config.site.id
         self._words = MESSAGES.get(config.web.language, MESSAGES["da"])
         self._desks = {desk.id: _Desk(desk) for desk in config.desks}
+        self._fixed_agents = {desk.agent for desk in config.desks if desk.agent}
+        self._extensions = {desk.extension for desk in config.desks if desk.extension}
         self._presses: asyncio.Queue[tuple[str, float]] = asyncio.Queue()
         self._poke = asyncio.Event()
         self.status: Latest[dict[str, DeskStatus]] = Latest(self._statuses())
@@ -96,13 +98,33 @@ class Desks:
         loop.call_soon_threadsafe(self._presses.put_nowait, (desk, held_s))
 
     def _on_event(self, event: BoardEvent) -> None:
-        if isinstance(event, SetResultUpdate) and event.result.status == "error":
+        """Wake the watcher for what concerns a desk; a busy feed mostly does not."""
+        if isinstance(event, Connection):
+            self._poke.set()
+        elif isinstance(event, SetResultUpdate):
             for desk in self._desks.values():
                 pending = desk.pending
                 if pending and pending.press_id == event.result.request_id:
-                    desk.error_results[pending.press_id] = event.result.error or "error"
-        if isinstance(event, SetResultUpdate | AgentUpdate | Connection):
+                    if event.result.status == "error":
+                        desk.error_results[pending.press_id] = event.result.error or "error"
+                    self._poke.set()
+        elif isinstance(event, AgentUpdate) and self._concerns_a_desk(event):
             self._poke.set()
+
+    def _concerns_a_desk(self, event: AgentUpdate) -> bool:
+        shown = self.status.value
+        extension = event.state.extension if event.state else None
+        return (
+            event.agent in self._fixed_agents
+            or (extension is not None and extension in self._extensions)
+            or any(
+                s.agent is not None and s.agent.state.agent == event.agent for s in shown.values()
+            )
+            or any(
+                d.pending is not None and d.pending.request.agent == event.agent
+                for d in self._desks.values()
+            )
+        )
 
     async def press(self, desk_id: str, held_s: float) -> Request | Refusal:
         """A press at a desk: decide, record, send. Returns what was asked or refused."""
