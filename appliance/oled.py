@@ -199,9 +199,19 @@ class DeskDisplays:
                 seen_views, seen_statuses = self._views.version, self._statuses.version
                 received, self._changed_at = self._clock.monotonic(), self._clock.monotonic()
             await self._draw(self._clock.monotonic() - received)
-            # A desk's own change shows at once; waits and clocks move by the second.
+            # A desk's own change shows at once. Otherwise the picture changes by itself
+            # only while a wait ticks (each second) or when the clock's minute turns.
             try:
-                async with asyncio.timeout(1.0):
+                async with asyncio.timeout(self._quiet_for()):
                     await self._statuses.wait_newer(seen_statuses)
             except TimeoutError:
                 pass
+
+    def _quiet_for(self) -> float:
+        if any(queue.waiting for queue in self._views.value.queues if not queue.stale):
+            return 1.0
+        if any(
+            status.pending or status.light == "error" for status in self._statuses.value.values()
+        ):
+            return 1.0
+        return 60.5 - self._clock.now().second
