@@ -48,6 +48,27 @@ class Backoff:
         self.attempt = 0
 
 
+def _dispatching_queue(handler: MessageHandler) -> type[asyncio.Queue[aiomqtt.Message]]:
+    """A queue class for aiomqtt's `queue_type` that hands each message on as it arrives.
+
+    aiomqtt puts every message into its queue from paho's callback, on the event loop's
+    thread, and its iterator then spends a task per message taking it out again. Handing
+    the message to the (synchronous, non-blocking) handler right there costs nothing and
+    keeps the order; the iterator then only waits for the connection to end.
+    """
+
+    class Dispatching(asyncio.Queue[aiomqtt.Message]):
+        def put_nowait(self, item: aiomqtt.Message) -> None:
+            payload = item.payload
+            if isinstance(payload, bytes | bytearray):
+                try:
+                    handler(item.topic.value, bytes(payload))
+                except Exception:  # a bug in a handler must not cost the connection
+                    log.exception("message on %s not handled", item.topic.value)
+
+    return Dispatching
+
+
 def _honour_cancellation() -> None:
     """Re-raise a cancellation that Python 3.11's `wait_for` (used inside aiomqtt) swallowed.
 
@@ -156,6 +177,7 @@ class MqttLink:
             keepalive=self._config.keepalive_s,
             timeout=self._timeout,
             tls_context=_tls_context(self._config),
+            queue_type=_dispatching_queue(self._on_message),
             **persistent,  # type: ignore[arg-type]
         )
 
@@ -189,10 +211,8 @@ class MqttLink:
                 self.last_error = ""
                 self.status.publish("")
                 self._ready.set()
-                async for message in client.messages:
-                    payload = message.payload
-                    if isinstance(payload, bytes | bytearray):
-                        self._on_message(message.topic.value, bytes(payload))
+                async for _ in client.messages:  # returns when the connection ends
+                    pass  # messages were handled as they arrived (_dispatching_queue)
             except asyncio.CancelledError:
                 await self._say_goodbye(client)
                 client.timeout = 2.0  # bounds the wait for the broker's goodbye on exit
