@@ -21,6 +21,7 @@ from luma.core.device import dummy
 from PIL import Image
 
 from appliance.config import Config, parse_config
+from appliance.hours import always_open_toml
 from appliance.service import Appliance
 from appliance.sign_emulator import PtySign, SignEmulator
 from appliance.simulator.runner import Simulator, SimulatorSettings
@@ -73,23 +74,17 @@ name = "desk-1"
 name = "desk-2"
 height = 32
 
-[hours]
 {hours}
-holidays = ""
 """
-
-# The demo's hotline never closes, so a newcomer sees live numbers at any hour...
-OPEN_AROUND_THE_CLOCK = "weekly = {{{days}}}".format(
-    days=", ".join(
-        f'{day} = ["00:00-24:00"]' for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-    )
-)
 
 
 def _closed_until_tomorrow_evening(today: date) -> str:
     """...unless asked to show the closed state: closed now, open tomorrow evening."""
     tomorrow = today + timedelta(days=1)
-    return f'weekly = {{}}\nopen_dates = {{"{tomorrow.isoformat()}" = ["18:30-22:00"]}}'
+    return (
+        f'[hours]\nholidays = ""\nweekly = {{}}\n'
+        f'open_dates = {{"{tomorrow.isoformat()}" = ["18:30-22:00"]}}\n'
+    )
 
 
 def demo_config(
@@ -104,7 +99,7 @@ def demo_config(
     hours = (
         _closed_until_tomorrow_evening(datetime.now(COPENHAGEN).date())
         if closed
-        else OPEN_AROUND_THE_CLOCK
+        else always_open_toml()  # a newcomer sees live numbers at any hour
     )
     text = DEMO_CONFIG.format(
         broker_port=broker_port,

@@ -24,6 +24,12 @@ HORIZON_DAYS = 400
 Minutes = tuple[int, int]  # (start, end) in minutes after local midnight; end may be 1440
 
 
+def always_open_toml() -> str:
+    """The `[hours]` of a hotline that never closes (the demo, tests, benchmarks)."""
+    days = ", ".join(f'{day} = ["00:00-24:00"]' for day in WEEKDAYS)
+    return f'[hours]\nholidays = ""\nweekly = {{{days}}}\n'
+
+
 def parse_range(text: str) -> Minutes:
     """`"18:30-22:00"` → (1110, 1320). An end at or before the start ends the next day."""
     match = RANGE.fullmatch(text.strip())

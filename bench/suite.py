@@ -24,6 +24,7 @@ from typing import Any
 import aiohttp
 import aiomqtt
 
+from appliance.hours import always_open_toml
 from appliance.sign_emulator import PtySign, SignEmulator
 from tests.support.mosquitto import Mosquitto, free_port
 
@@ -63,9 +64,6 @@ def queue_payload(waiting: int) -> bytes:
 
 
 def config_text(broker: Mosquitto, port: int, sign: str, state: Path) -> str:
-    every_day = "".join(
-        f'{d} = ["00:00-24:00"]\n' for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-    )
     return f"""
 [site]
 id = "favrskov"
@@ -91,10 +89,7 @@ oled = "desk-1"
 [[oled]]
 name = "desk-1"
 driver = "dummy"
-[hours]
-holidays = ""
-[hours.weekly]
-{every_day}"""
+{always_open_toml()}"""
 
 
 class Appliance:

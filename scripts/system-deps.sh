@@ -8,6 +8,7 @@ have chromium || need="$need chromium"
 # The OLED reference images and the sign picture are drawn in DejaVu.
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need="$need fonts-dejavu-core"
 python3 -c 'import ensurepip, venv' 2>/dev/null || need="$need python3-venv"
+have openssl || need="$need openssl"  # the TLS tests make their own certificates
 [ -z "$need" ] && exit 0
 echo "Installing Debian packages:$need"
 sudo=""

@@ -14,6 +14,7 @@ import pytest
 
 from appliance.config import Config, parse_config
 from appliance.contract import Topics
+from appliance.hours import always_open_toml
 from appliance.service import Appliance
 from tests.support.mosquitto import Mosquitto
 
@@ -43,9 +44,7 @@ def topics() -> Topics:
     return Topics(f"test{next(_prefixes)}/v1")
 
 
-ALWAYS_OPEN = '[hours]\nholidays = ""\n[hours.weekly]\n' + "".join(
-    f'{day} = ["00:00-24:00"]\n' for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-)
+ALWAYS_OPEN = always_open_toml()
 
 
 def make_config(
