@@ -28,6 +28,7 @@ from appliance.oled import DeskDisplays, DeviceFactory, OledScreen, make_device
 from appliance.recorder import HistoryRecorder, local_midnight
 from appliance.sign_driver import SignDriver
 from appliance.store import AsyncStore
+from appliance.systemd import Notifier
 from wallboard.live import ViewPublisher
 from wallboard.web import WebDeps, create_app, serve
 
@@ -41,11 +42,13 @@ class Appliance:
         *,
         clock: Clock | None = None,
         extend_web: Callable[[web.Application], None] | None = None,
+        notifier: Notifier | None = None,
         pin_factory: Any = None,
         oled_factory: DeviceFactory = make_device,
     ) -> None:
         self.config = config
         self._extend_web = extend_web
+        self.notifier = notifier or Notifier()
         self._pin_factory = pin_factory
         self._oled_factory = oled_factory
         self.clock = clock or SystemClock()
@@ -99,6 +102,15 @@ class Appliance:
         self.web_port = port
         self.outputs.ok("web")
         self.ready.set()
+        self.notifier.ready(self.status_line())
+
+    def status_line(self) -> str:
+        """One line for `systemctl status`: the feed, the queues, what is wrong."""
+        report = self.health()
+        board = self.views.models.value
+        waiting = sum(queue.waiting or 0 for queue in board.queues)
+        line = f"{board.feed}, {len(board.queues)} queues, {waiting} waiting"
+        return line + (f"; {report.reasons[0]}" if report.reasons else "")
 
     async def history(self, first: date, last: date) -> dict[str, Any]:
         """Today's curve of waiting callers per queue, and daily statistics first..last."""
@@ -153,6 +165,8 @@ class Appliance:
         try:
             await self._run_tasks()
         finally:
+            self.notifier.stopping()
+            self.notifier.close()
             for pins in self.pins.values():
                 pins.close()
             self._oled_thread.shutdown(wait=False)
@@ -207,6 +221,8 @@ class Appliance:
             group.create_task(self.views.run(), name="board-views")
             group.create_task(serve(app, web.host, web.port, self._web_ready), name="web")
             group.create_task(self._publish_health(), name="health")
+            if self.notifier.enabled:
+                group.create_task(self.notifier.run(self.status_line), name="systemd")
             if self.history_ok:
                 group.create_task(self.recorder.run(), name="history")
             if self.sign is not None:
