@@ -50,7 +50,6 @@ class Appliance:
         self._extend_web = extend_web
         self.notifier = notifier or Notifier()
         self._pin_factory = pin_factory
-        self._oled_factory = oled_factory
         self.clock = clock or SystemClock()
         self.started = self.clock.monotonic()
         site = config.site
