@@ -86,6 +86,26 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bridge_asterisk(args: argparse.Namespace) -> int:
+    from appliance.bridge.asterisk import AsteriskBridge  # noqa: PLC0415
+    from appliance.bridge.config import load_bridge_config  # noqa: PLC0415
+    from appliance.service import run_until_stopped  # noqa: PLC0415
+
+    config = load_bridge_config(args.config)
+    try:
+        config.secret  # noqa: B018 - fail now, not at every reconnect
+    except OSError as error:
+        raise ConfigError(args.config, [f"ami.secret_file: cannot read: {error}"]) from error
+    if args.check:
+        print(
+            f"{args.config}: OK (AMI {config.ami.host}:{config.ami.port}, "
+            f"{len(config.queues)} queue(s), {len(config.agents)} agent(s))"
+        )
+        return 0
+    run_until_stopped(AsteriskBridge(config).run)
+    return 0
+
+
 def parse_until(text: str, now: datetime) -> datetime:
     """`22:00` is the next 22:00 in Copenhagen; an ISO time with an offset is taken as is."""
     try:
@@ -268,6 +288,13 @@ def _add_tool_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     demo.add_argument("--speed", type=float, default=1.0)
     demo.add_argument("--closed", action="store_true", help="show the closed state")
     demo.set_defaults(handler=_cmd_demo)
+
+    bridge = commands.add_parser("bridge", help="publish a phone system by the contract")
+    bridges = bridge.add_subparsers(dest="bridge_command", required=True)
+    asterisk = bridges.add_parser("asterisk", help="Asterisk queues over AMI")
+    asterisk.add_argument("--config", required=True, help="bridge.toml")
+    asterisk.add_argument("--check", action="store_true", help="check the config and stop")
+    asterisk.set_defaults(handler=_cmd_bridge_asterisk)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

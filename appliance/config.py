@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 import socket
 import tomllib
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -341,29 +342,45 @@ def _check_hours(hours: HoursConfig) -> list[str]:
     return errors
 
 
-def parse_config(text: str, source: str = "config") -> Config:
-    """Parse TOML text; raise ConfigError listing every mistake by key."""
+S = TypeVar("S", bound=msgspec.Struct)
+
+
+def parse_toml(
+    text: str,
+    kind: type[S],
+    source: str,
+    check: Callable[[S], list[str]] = lambda _: [],
+) -> S:
+    """Parse TOML text into `kind`; raise ConfigError listing every mistake by key."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(source, [f"not valid TOML: {error}"]) from error
     errors: list[str] = []
-    _collect(data, Config, "", errors)
+    _collect(data, kind, "", errors)
     if errors:
         raise ConfigError(source, sorted(errors))
-    config = msgspec.convert(data, Config)
-    errors = _check_consistency(config)
+    parsed = msgspec.convert(data, kind)
+    errors = check(parsed)
     if errors:
         raise ConfigError(source, errors)
-    return config
+    return parsed
 
 
-def load_config(path: str | Path) -> Config:
+def read_toml(path: str | Path, parse: Callable[[str, str], S]) -> S:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise ConfigError(str(path), [f"cannot read: {error.strerror}"]) from error
-    return parse_config(text, str(path))
+    return parse(text, str(path))
+
+
+def parse_config(text: str, source: str = "config") -> Config:
+    return parse_toml(text, Config, source, _check_consistency)
+
+
+def load_config(path: str | Path) -> Config:
+    return read_toml(path, parse_config)
 
 
 def read_secret(path: str) -> str | None:

@@ -66,6 +66,42 @@ class Today(msgspec.Struct, frozen=True, kw_only=True):
     talk_s: Seconds = 0.0
 
 
+@dataclass(slots=True)
+class DayCounts:
+    """Today's counts as a publisher keeps them while counting; `today()` is the payload."""
+
+    day: date
+    offered: int = 0
+    answered: int = 0
+    abandoned: int = 0
+    short_abandoned: int = 0
+    answered_within_sl: int = 0
+    wait_answered_s: float = 0.0
+    talk_s: float = 0.0
+
+    @classmethod
+    def from_today(cls, today: Today) -> DayCounts:
+        fields = msgspec.structs.asdict(today)
+        fields.pop("sl_threshold_s")
+        return cls(day=fields.pop("date"), **fields)
+
+    def is_empty(self) -> bool:
+        return self == DayCounts(self.day)
+
+    def today(self, sl_threshold_s: float) -> Today:
+        return Today(
+            date=self.day,
+            offered=self.offered,
+            answered=self.answered,
+            abandoned=self.abandoned,
+            short_abandoned=self.short_abandoned,
+            answered_within_sl=self.answered_within_sl,
+            sl_threshold_s=sl_threshold_s,
+            wait_answered_s=round(self.wait_answered_s, 1),
+            talk_s=round(self.talk_s, 1),
+        )
+
+
 class Caller(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     since: Timestamp

@@ -121,6 +121,7 @@ class MqttLink:
         on_message: MessageHandler,
         on_connection: ConnectionHandler | None = None,
         availability_topic: str | None = None,
+        is_available: Callable[[], bool] = lambda: True,
         backoff: Backoff | None = None,
         connect_timeout_s: float = 10.0,
         session_expiry_s: int = 0,
@@ -131,6 +132,7 @@ class MqttLink:
         self._on_message = on_message
         self._on_connection = on_connection or (lambda _up, _why: None)
         self._availability = availability_topic
+        self._is_available = is_available  # a bridge is only "online" while its PBX is
         self._backoff = backoff or Backoff()
         self._timeout = connect_timeout_s
         # > 0: the broker keeps our subscriptions and queued QoS 1 messages while we are
@@ -200,7 +202,8 @@ class MqttLink:
             try:
                 _honour_cancellation()  # connecting ends in wait_for too
                 if self._availability:
-                    await client.publish(self._availability, b"online", qos=1, retain=True)
+                    status = b"online" if self._is_available() else b"offline"
+                    await client.publish(self._availability, status, qos=1, retain=True)
                 self._client = client
                 self._on_connection(True, "connected")
                 if self._subscriptions:

@@ -11,6 +11,7 @@ from typing import Any
 
 import aiomqtt
 import pytest
+from gpiozero.pins.mock import MockFactory
 
 from appliance.config import Config, parse_config
 from appliance.contract import Topics
@@ -37,6 +38,13 @@ def own_broker(tmp_path: Path) -> Iterator[Mosquitto]:
     mosquitto.start()
     yield mosquitto
     mosquitto.stop()
+
+
+@pytest.fixture
+def pins() -> Iterator[MockFactory]:
+    factory = MockFactory()
+    yield factory
+    factory.close()
 
 
 @pytest.fixture

@@ -8,13 +8,11 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import aiomqtt
-import pytest
 from gpiozero.pins.mock import MockFactory
 from luma.oled.device import ssd1306
 
@@ -51,13 +49,6 @@ hold_s = 1.0{screen}"""
 
 def fake_oled(config: OledConfig) -> Any:
     return ssd1306(RecordingSerial(), width=config.width, height=config.height)
-
-
-@pytest.fixture
-def pins() -> Iterator[MockFactory]:
-    factory = MockFactory()
-    yield factory
-    factory.close()
 
 
 def press(pins: MockFactory) -> None:

@@ -9,17 +9,18 @@ from pathlib import Path
 
 import pytest
 
-UNIT = Path(__file__).parent.parent / "systemd" / "hotline.service"
+UNITS = Path(__file__).parent.parent / "systemd"
 pytestmark = pytest.mark.skipif(
     not shutil.which("systemd-analyze"), reason="systemd-analyze is not installed"
 )
 
 
-@pytest.fixture
-def unit(tmp_path: Path) -> Path:
+@pytest.fixture(params=["hotline.service", "hotline-bridge.service"])
+def unit(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     # The package puts the program in /opt/hotline; here a stand-in that exists.
-    copy = tmp_path / "hotline.service"
-    copy.write_text(UNIT.read_text().replace("/opt/hotline/venv/bin/hotline", "/bin/true"))
+    copy = tmp_path / request.param
+    original = (UNITS / request.param).read_text()
+    copy.write_text(original.replace("/opt/hotline/venv/bin/hotline", "/bin/true"))
     return copy
 
 

@@ -12,7 +12,7 @@ import csv
 import math
 import random
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from importlib import resources
 from zoneinfo import ZoneInfo
 
@@ -21,8 +21,8 @@ from appliance.contract import (
     AgentState,
     AgentStateName,
     Caller,
+    DayCounts,
     QueueState,
-    Today,
 )
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
@@ -101,18 +101,6 @@ class SimAgent:
     talk_s: float = 0.0
     caller: SimCaller | None = None
     pause_after_call: str | None = None
-
-
-@dataclass(slots=True)
-class DayCounts:
-    day: date
-    offered: int = 0
-    answered: int = 0
-    abandoned: int = 0
-    short_abandoned: int = 0
-    answered_within_sl: int = 0
-    wait_answered_s: float = 0.0
-    talk_s: float = 0.0
 
 
 def _poisson(rng: random.Random, mean: float) -> int:
@@ -318,17 +306,7 @@ class CallCenter:
                 Caller(id=c.id, since=c.since, municipality=c.municipality) for c in callers[:500]
             ),
             agents=AgentCounts(logged_in=sum(tally.values()), **tally),
-            today=Today(
-                date=counts.day,
-                offered=counts.offered,
-                answered=counts.answered,
-                abandoned=counts.abandoned,
-                short_abandoned=counts.short_abandoned,
-                answered_within_sl=counts.answered_within_sl,
-                sl_threshold_s=SL_THRESHOLD_S,
-                wait_answered_s=round(counts.wait_answered_s, 1),
-                talk_s=round(counts.talk_s, 1),
-            ),
+            today=counts.today(SL_THRESHOLD_S),
         )
 
     def agent_state(self, agent_id: str) -> AgentState:

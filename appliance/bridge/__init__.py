@@ -1,0 +1,1 @@
+"""The phone-system side: bridges from a PBX to the MQTT contract."""
