@@ -48,6 +48,7 @@ def bridge_config(
     *,
     ami: str = "",
     snapshot_interval_s: float = 600,
+    heartbeat_s: float = 15,
 ) -> BridgeConfig:
     secret = tmp_path / "ami.secret"
     secret.write_text("s3cret\n")
@@ -66,6 +67,7 @@ prefix = "{topics.prefix}"
 sl_threshold_s = 60
 short_abandon_s = 5
 snapshot_interval_s = {snapshot_interval_s}
+heartbeat_s = {heartbeat_s}
 
 [queues.borger]
 asterisk = "borger"
@@ -230,6 +232,17 @@ async def test_the_snapshot_repairs_a_missed_leave(
         asterisk.emit(leave, lost=True)
         await seen.until(lambda: (seen.queue("borger") or {})["waiting"] == 0, "the repair")
         assert (seen.queue("borger") or {})["today"]["offered"] == 5
+
+
+async def test_queues_are_republished_as_a_heartbeat_when_nothing_happens(
+    broker: Mosquitto, topics: Topics, asterisk: FakeAsterisk, tmp_path: Path
+) -> None:
+    config = bridge_config(broker, topics, asterisk, tmp_path, heartbeat_s=0.2)
+    async with watching(broker, topics) as seen, bridging(config):
+        beats = lambda: sum(topic == topics.queue("borger") for topic, _ in seen.seen)  # noqa: E731
+        await seen.until(lambda: beats() >= 4, "four heartbeats")
+        timestamps = {json.loads(p)["ts"] for t, p in seen.seen if t == topics.queue("borger")}
+        assert len(timestamps) >= 4  # each one fresh
 
 
 async def test_an_ami_outage_takes_the_feed_offline_until_it_is_back(
