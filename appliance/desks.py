@@ -33,7 +33,7 @@ from appliance.desk import (
     desk_light,
     settles,
 )
-from appliance.errors import NotConnectedError
+from appliance.errors import NotConnectedError, PublishRefusedError
 from appliance.hours import hours_state
 from appliance.hub import BoardHub
 from appliance.signal import Latest
@@ -214,6 +214,12 @@ class Desks:
             )
         except NotConnectedError:
             log.info("desk %s: broker unreachable, press kept until it expires", desk.config.id)
+            return
+        except PublishRefusedError as refused:  # e.g. the ACL: mqtt.username is not site.id
+            log.error("desk %s: %s", desk.config.id, refused)
+            await self._settle(
+                desk, "refused", f"{self._words['refused_by_broker']} ({refused.reason})"
+            )
             return
         desk.pending = Pending(pending.press_id, request, pending.expires, sent=True)
 

@@ -23,3 +23,12 @@ class ConfigError(HotlineError, ValueError):
 
 class NotConnectedError(HotlineError, ConnectionError):
     """The broker is not reachable right now; the caller keeps what it wanted to send."""
+
+
+class PublishRefusedError(HotlineError, PermissionError):
+    """The broker received a message and refused it (an MQTT 5 PUBACK reason code)."""
+
+    def __init__(self, topic: str, reason: str) -> None:
+        self.topic = topic
+        self.reason = reason
+        super().__init__(f"broker refused {topic}: {reason}")

@@ -15,14 +15,16 @@ import random
 import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import aiomqtt
+import paho.mqtt.client as paho
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 from appliance.config import MqttConfig, read_secret
-from appliance.errors import NotConnectedError
+from appliance.errors import NotConnectedError, PublishRefusedError
 from appliance.signal import Latest
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,44 @@ class Backoff:
 
     def reset(self) -> None:
         self.attempt = 0
+
+
+class _Client(aiomqtt.Client):
+    """aiomqtt's client, plus the PUBACK reason code that aiomqtt 2.x drops.
+
+    A broker (Mosquitto 2 with MQTT 5) answers a QoS 1 publish its ACL denies with
+    PUBACK 0x87 "Not authorized" instead of dropping it silently; paho hands the code to
+    `on_publish`, and aiomqtt discards it. `publish_acknowledged` is aiomqtt's `publish`
+    that keeps it.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._acknowledgements: dict[int, ReasonCode] = {}
+
+    def _on_publish(
+        self,
+        client: paho.Client,
+        userdata: Any,
+        mid: int,
+        reason_code: ReasonCode,
+        properties: Properties,
+    ) -> None:
+        self._acknowledgements[mid] = reason_code
+        super()._on_publish(client, userdata, mid, reason_code, properties)
+
+    async def publish_acknowledged(
+        self, topic: str, payload: bytes, qos: int, retain: bool, properties: Properties | None
+    ) -> ReasonCode | None:
+        """Publish and wait for the broker; the PUBACK reason (None: none came, QoS 0)."""
+        info = self._client.publish(topic, payload, qos, retain, properties)
+        if info.rc != paho.MQTT_ERR_SUCCESS:
+            raise aiomqtt.MqttCodeError(info.rc, "Could not publish message")
+        if not info.is_published():
+            confirmation = asyncio.Event()
+            with self._pending_call(info.mid, confirmation, self._pending_publishes):
+                await self._wait_for(confirmation.wait(), timeout=None)
+        return self._acknowledgements.pop(info.mid, None)
 
 
 def _dispatching_queue(handler: MessageHandler) -> type[asyncio.Queue[aiomqtt.Message]]:
@@ -138,7 +178,7 @@ class MqttLink:
         # > 0: the broker keeps our subscriptions and queued QoS 1 messages while we are
         # away (for the phone-system side, so requests made meanwhile are not lost).
         self._session_expiry = session_expiry_s
-        self._client: aiomqtt.Client | None = None
+        self._client: _Client | None = None
         self._ready = asyncio.Event()
         self.last_error = "not connected yet"
         # "" while connected, else why not: for health, and for whoever must wait on it.
@@ -157,7 +197,7 @@ class MqttLink:
     async def wait_connected(self) -> None:
         await self._ready.wait()
 
-    def _make_client(self) -> aiomqtt.Client:
+    def _make_client(self) -> _Client:
         will = None
         if self._availability:
             will = aiomqtt.Will(self._availability, b"offline", qos=1, retain=True)
@@ -168,7 +208,7 @@ class MqttLink:
             persistent = {"clean_start": False, "properties": connect}
         elif self._session_expiry:
             persistent = {"clean_session": False}
-        return aiomqtt.Client(
+        return _Client(
             self._config.host,
             self._config.port,
             username=self._config.username or None,
@@ -180,7 +220,7 @@ class MqttLink:
             timeout=self._timeout,
             tls_context=_tls_context(self._config),
             queue_type=_dispatching_queue(self._on_message),
-            **persistent,  # type: ignore[arg-type]
+            **persistent,
         )
 
     async def run(self) -> NoReturn:
@@ -203,7 +243,7 @@ class MqttLink:
                 _honour_cancellation()  # connecting ends in wait_for too
                 if self._availability:
                     status = b"online" if self._is_available() else b"offline"
-                    await client.publish(self._availability, status, qos=1, retain=True)
+                    await client.publish_acknowledged(self._availability, status, 1, True, None)
                 self._client = client
                 self._on_connection(True, "connected")
                 if self._subscriptions:
@@ -225,13 +265,13 @@ class MqttLink:
                 self._ready.clear()
         raise aiomqtt.MqttError("connection closed")
 
-    async def _say_goodbye(self, client: aiomqtt.Client) -> None:
+    async def _say_goodbye(self, client: _Client) -> None:
         """On a clean shutdown the last will is not sent: say `offline` ourselves."""
         if not self._availability:
             return
         with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
             async with asyncio.timeout(2):
-                await client.publish(self._availability, b"offline", qos=1, retain=True)
+                await client.publish_acknowledged(self._availability, b"offline", 1, True, None)
 
     def _went_down(self, reason: str) -> None:
         if reason != self.last_error:  # one line per new reason, not one per retry
@@ -249,7 +289,11 @@ class MqttLink:
         retain: bool = False,
         expiry_s: int | None = None,
     ) -> None:
-        """Publish now, or raise NotConnectedError so the caller can keep the message."""
+        """Publish now, or raise NotConnectedError so the caller can keep the message.
+
+        PublishRefusedError: the broker received the message and refused it (MQTT 5 only;
+        with 3.1.1 a refused message is indistinguishable from a delivered one).
+        """
         client = self._client
         if client is None:
             raise NotConnectedError(self.last_error)
@@ -258,7 +302,10 @@ class MqttLink:
             properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
             properties.MessageExpiryInterval = max(1, expiry_s)
         try:
-            await client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
-        except aiomqtt.MqttError as error:
+            async with asyncio.timeout(self._timeout):
+                reason = await client.publish_acknowledged(topic, payload, qos, retain, properties)
+        except (aiomqtt.MqttError, TimeoutError) as error:
             raise NotConnectedError(describe_error(error)) from error
         _honour_cancellation()
+        if reason is not None and reason.is_failure:
+            raise PublishRefusedError(topic, str(reason))

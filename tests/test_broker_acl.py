@@ -11,9 +11,16 @@ from pathlib import Path
 
 import aiomqtt
 import pytest
+from gpiozero.pins.mock import MockFactory
 
+from appliance.contract import Topics
+from appliance.service import Appliance
+from appliance.store import Store
+from tests.conftest import make_config, running, until
+from tests.support import payloads
 from tests.support.mosquitto import Mosquitto
 from tests.support.tls import make_certificates, password_file
+from tests.test_desks import desk_config, fake_oled, outcomes, press
 
 FIRMWARE = Path(__file__).parent.parent / "firmware_config"
 # Lines of the shipped config that the test's own Mosquitto writes itself.
@@ -24,6 +31,7 @@ SET_BY_THE_TEST = (
 
 @pytest.fixture
 def shared_broker(tmp_path: Path) -> Iterator[tuple[Mosquitto, ssl.SSLContext]]:
+    """The shipped broker config with TLS; users favrskov, aarhus, bridge (pw-<user>)."""
     certs = make_certificates(tmp_path / "pki")
     passwords = tmp_path / "passwd"
     password_file(passwords, "favrskov", "pw-favrskov")
@@ -40,12 +48,7 @@ def shared_broker(tmp_path: Path) -> Iterator[tuple[Mosquitto, ssl.SSLContext]]:
     options = "\n".join(
         line
         for line in shipped.splitlines()
-        if line
-        and not line.startswith("#")
-        and not re.match(
-            r"(listener|persistence|persistence_location|allow_anonymous|per_listener_settings)\b",
-            line,
-        )
+        if line and not line.startswith("#") and not re.match(SET_BY_THE_TEST, line)
     )
     options = (
         options.replace("/etc/mosquitto/certs/ca.crt", str(certs.ca))
@@ -57,6 +60,7 @@ def shared_broker(tmp_path: Path) -> Iterator[tuple[Mosquitto, ssl.SSLContext]]:
     broker = Mosquitto(tmp_path / "broker", listener_options=options, anonymous=False)
     broker.start()
     context = ssl.create_default_context(cafile=str(certs.ca))
+    (tmp_path / "ca.crt").write_bytes(certs.ca.read_bytes())
     yield broker, context
     broker.stop()
 
@@ -84,4 +88,44 @@ async def test_a_site_may_only_ask_for_its_own_agents(
         assert message.topic.value == "hotline/v1/sites/favrskov/agents/a2101/set"
         with pytest.raises(TimeoutError):  # nothing else came through
             async with asyncio.timeout(0.5):
+                await anext(aiter(bridge.messages))
+
+
+async def test_a_desk_shows_a_request_the_broker_refused(
+    shared_broker: tuple[Mosquitto, ssl.SSLContext], tmp_path: Path, pins: MockFactory
+) -> None:
+    """A misconfigured appliance (broker user aarhus, site favrskov) learns it at once."""
+    broker, tls = shared_broker
+    password = tmp_path / "mqtt.password"
+    password.write_text("pw-aarhus\n")
+    config = make_config(
+        f"mqtts://127.0.0.1:{broker.port}",
+        Topics(),
+        extra=desk_config('agent = "a2101"'),
+        ca_file=str(tmp_path / "ca.crt"),
+        username="aarhus",
+        password_file=str(password),
+    )
+    bridge = aiomqtt.Client(
+        "127.0.0.1",
+        broker.port,
+        username="bridge",
+        password="pw-bridge",
+        tls_context=tls,  # noqa: S106
+    )
+    async with bridge:
+        await bridge.subscribe("hotline/v1/sites/#", qos=1)
+        await bridge.publish(Topics().agent("a2101"), payloads.agent(), qos=1, retain=True)
+        async with running(Appliance(config, pin_factory=pins, oled_factory=fake_oled)) as app:
+            await until(lambda: app.pins["desk-1"].light == "green", what="the agent's state")
+            press(pins)
+            await until(lambda: outcomes(app) == ["refused"], what="the refusal", timeout=5)
+            (row,) = Store(app.config.history.database).presses()
+            assert row["error"] == "Afvist af serveren (Not authorized)"
+            await until(
+                lambda: "Not authorized" in (app.desks.status.value["desk-1"].message or ""),
+                what="the desk to say why",
+            )
+        with pytest.raises(TimeoutError):  # and the request never reached the phone system
+            async with asyncio.timeout(0.3):
                 await anext(aiter(bridge.messages))
