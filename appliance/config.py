@@ -53,6 +53,7 @@ class MqttConfig(Section, frozen=True, kw_only=True):
     key_file: str = ""
     protocol: Literal["5", "3.1.1"] = "5"
     keepalive_s: Annotated[int, msgspec.Meta(ge=5, le=3600)] = 30
+    connect_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=120)] = 10.0
     stale_after_s: PositiveSeconds = 90.0
     health_interval_s: PositiveSeconds = 60.0
 

@@ -120,35 +120,57 @@ def _honour_cancellation() -> None:
         raise asyncio.CancelledError
 
 
+class _ClosingSSLSocket(ssl.SSLSocket):
+    """Closes itself when the handshake fails: paho leaves it open (a leaked socket per
+    retry against a broker with an expired or untrusted certificate)."""
+
+    def do_handshake(self, block: bool = False) -> None:
+        try:
+            super().do_handshake(block)
+        except BaseException:
+            self.close()
+            raise
+
+
 def _tls_context(config: MqttConfig) -> ssl.SSLContext | None:
     if not config.tls:
         return None
     context = ssl.create_default_context(cafile=config.ca_file or None)
+    context.sslsocket_class = _ClosingSSLSocket
     if config.cert_file:
         context.load_cert_chain(config.cert_file, config.key_file or None)
     return context
 
 
-def _root_cause(error: BaseException) -> BaseException:
-    while error.__cause__ is not None or error.__context__ is not None:
-        error = error.__cause__ or error.__context__  # type: ignore[assignment]
-    return error
+def _causes(error: BaseException) -> list[BaseException]:
+    """The error and what caused it, outermost first (bounded: chains can be cyclic)."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and len(chain) < 16:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
 
 
 def describe_error(error: BaseException) -> str:
     """A one-line reason a technician can act on."""
-    if isinstance(error, aiomqtt.MqttCodeError) and error.rc in (4, 5, 134, 135):
-        return f"broker refused the login (wrong username or password?): {error}"
-    error = _root_cause(error)
-    if isinstance(error, aiomqtt.MqttCodeError) and error.rc in (4, 5, 134, 135):
-        return f"broker refused the login (wrong username or password?): {error}"
-    if isinstance(error, ssl.SSLCertVerificationError):
-        return f"broker certificate not trusted: {error.verify_message}"
-    if isinstance(error, ssl.SSLError):
-        return f"TLS failed: {error.reason or error}"
-    if isinstance(error, TimeoutError):
-        return "broker did not answer in time"
-    return str(error) or type(error).__name__
+    chain = _causes(error)
+    for cause in chain:
+        if isinstance(cause, aiomqtt.MqttCodeError) and cause.rc in (4, 5, 134, 135):
+            return f"broker refused the login (wrong username or password?): {cause}"
+        if isinstance(cause, ssl.SSLCertVerificationError) and cause.verify_code == 10:
+            return "broker certificate has expired (or this appliance's clock is wrong)"
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"broker certificate not trusted: {cause.verify_message}"
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS failed: {cause.reason or cause}"
+        if isinstance(cause, TimeoutError) and not cause.args:  # asyncio's: no MQTT answer
+            return "broker accepted the connection but did not answer in time"
+        if isinstance(cause, TimeoutError):  # the socket's: no TCP answer
+            return f"broker unreachable: {cause}"
+    meaningful = [cause for cause in chain if not isinstance(cause, asyncio.CancelledError)]
+    root = meaningful[-1] if meaningful else error
+    return str(root) or type(root).__name__
 
 
 class MqttLink:
@@ -163,7 +185,6 @@ class MqttLink:
         availability_topic: str | None = None,
         is_available: Callable[[], bool] = lambda: True,
         backoff: Backoff | None = None,
-        connect_timeout_s: float = 10.0,
         session_expiry_s: int = 0,
     ) -> None:
         self._config = config
@@ -174,7 +195,7 @@ class MqttLink:
         self._availability = availability_topic
         self._is_available = is_available  # a bridge is only "online" while its PBX is
         self._backoff = backoff or Backoff()
-        self._timeout = connect_timeout_s
+        self._timeout = config.connect_timeout_s
         # > 0: the broker keeps our subscriptions and queued QoS 1 messages while we are
         # away (for the phone-system side, so requests made meanwhile are not lost).
         self._session_expiry = session_expiry_s

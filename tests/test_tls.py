@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from appliance.contract import Topics
+from appliance.mqtt import Backoff
 from appliance.service import Appliance
-from tests.conftest import board_until, link_status_until, make_config, running
+from tests.conftest import board_until, link_status_until, make_config, running, until
 from tests.support.mosquitto import Mosquitto
 from tests.support.tls import make_certificates, password_file
 
@@ -94,3 +96,47 @@ async def test_untrusted_broker_certificate_is_explained(
     async with running(Appliance(config)) as app:
         await link_status_until(app, lambda status: "not trusted" in status)
         assert app.hub.board.value.connected is False
+
+
+async def test_an_expired_broker_certificate_is_explained(tmp_path: Path, topics: Topics) -> None:
+    certs = make_certificates(tmp_path / "pki", server_days=-1)
+    broker = Mosquitto(
+        tmp_path / "broker",
+        listener_options=f"cafile {certs.ca}\ncertfile {certs.cert}\nkeyfile {certs.key}",
+    )
+    broker.start()
+    try:
+        config = make_config(f"mqtts://127.0.0.1:{broker.port}", topics, ca_file=str(certs.ca))
+        async with running(Appliance(config)) as app:
+            await link_status_until(app, lambda status: "expired" in status)
+            board = await board_until(app, lambda b: b["feed"] == "disconnected")
+            assert all(queue["waiting"] is None for queue in board["queues"])
+    finally:
+        broker.stop()
+
+
+async def test_a_broker_that_never_answers_is_explained_and_retried(topics: Topics) -> None:
+    attempts: list[asyncio.StreamWriter] = []
+
+    async def silent(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        attempts.append(writer)  # accepts the TCP connection, never says a word
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    config = make_config(f"mqtt://127.0.0.1:{port}", topics, connect_timeout_s=0.5)
+    app = Appliance(config)
+    app.link._backoff = Backoff(first_s=0.1, cap_s=0.2)
+    try:
+        async with running(app):
+            status = await link_status_until(app, lambda s: "did not answer" in s)
+            assert status == "broker accepted the connection but did not answer in time"
+            await until(lambda: len(attempts) >= 3, what="retries")
+            await board_until(app, lambda b: b["feed"] == "disconnected")
+            health = app.health()
+            assert not health.healthy
+            assert health.reasons == [f"broker: {status}"]
+    finally:
+        for writer in attempts:
+            writer.close()
+        server.close()
+        await server.wait_closed()

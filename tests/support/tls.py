@@ -18,8 +18,8 @@ def _openssl(*args: str, cwd: Path) -> None:
     subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
 
 
-def make_certificates(directory: Path, name: str = "ca") -> Certificates:
-    """A CA, and a certificate it signed for 127.0.0.1 and localhost."""
+def make_certificates(directory: Path, name: str = "ca", server_days: int = 2) -> Certificates:
+    """A CA, and a certificate it signed for 127.0.0.1 and localhost (-1 days: expired)."""
     directory.mkdir(parents=True, exist_ok=True)
     _openssl(
         "req",
@@ -62,7 +62,7 @@ def make_certificates(directory: Path, name: str = "ca") -> Certificates:
         f"{name}.key",
         "-CAcreateserial",
         "-days",
-        "2",
+        str(server_days),
         "-out",
         "server.crt",
         "-extfile",
