@@ -7,20 +7,19 @@ keys ending in `_file` point at files that hold them.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
-import tomllib
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
 from appliance.contract import DEFAULT_PREFIX, IDENTIFIER
-from appliance.errors import ConfigError
+from appliance.toml_config import parse_toml, read_toml
 from wallboard.alpha import Colour
 
 Identifier = Annotated[str, msgspec.Meta(pattern=rf"^{IDENTIFIER.pattern}\Z")]
@@ -182,6 +181,11 @@ class WebConfig(Section, frozen=True, kw_only=True):
     listen: str = "0.0.0.0:8080"
     language: Literal["da", "en"] = "da"
     admin_token_file: str = ""  # the bearer token for POST /api/desks/{desk}/press
+    # Networks that may see the boards ("192.168.10.0/24"); empty: everyone. This
+    # machine (the kiosk) always may.
+    allow_from: tuple[str, ...] = ()
+    tls_cert_file: str = ""  # both set: the wallboard is served over https
+    tls_key_file: str = ""
 
     @property
     def host(self) -> str:
@@ -207,41 +211,7 @@ class Config(Section, frozen=True, kw_only=True):
     desk_settings: DesksConfig = DesksConfig()
 
 
-# --- parsing --------------------------------------------------------------------------
-
-
-def _collect(data: Any, kind: type[msgspec.Struct], path: str, errors: list[str]) -> None:
-    """Check `data` against `kind` key by key, so that every mistake is found."""
-    if not isinstance(data, dict):
-        errors.append(f"{path or 'config'}: expected a table, got {type(data).__name__}")
-        return
-    fields = {field.encode_name: field for field in msgspec.structs.fields(kind)}
-    for key in data.keys() - fields.keys():
-        errors.append(f"{_join(path, key)}: unknown key")
-    for name, field in fields.items():
-        key_path = _join(path, name)
-        if name not in data:
-            if field.required:
-                errors.append(f"{key_path}: missing")
-            continue
-        if isinstance(field.type, type) and issubclass(field.type, msgspec.Struct):
-            _collect(data[name], field.type, key_path, errors)
-            continue
-        try:
-            msgspec.convert(data[name], field.type)
-        except msgspec.ValidationError as error:
-            errors.append(f"{key_path}: {_plain(str(error))}")
-
-
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
-
-
-def _plain(message: str) -> str:
-    # msgspec says "Expected `int`, got `str` - at `$[0]`"; technicians need less punctuation.
-    text, _, where = message.partition(" - at `$")
-    text = text.replace("`", "")
-    return f"{text} (item {where.rstrip('`')})" if where else text
+# --- checks beyond the shape ----------------------------------------------------------
 
 
 def _check_consistency(config: Config) -> list[str]:
@@ -274,9 +244,26 @@ def _check_consistency(config: Config) -> list[str]:
     host, _, port = config.web.listen.rpartition(":")
     if not host or not port.isdigit() or not 0 <= int(port) < 65536:  # 0: any free port
         errors.append("web.listen: expected host:port, e.g. 0.0.0.0:8080")
+    errors += _check_web(config.web)
     if len(set(config.queues.show)) != len(config.queues.show):
         errors.append("queues.show: lists a queue twice")
     return errors + _check_hours(config.hours) + _check_sign(config.sign) + _check_desks(config)
+
+
+def _check_web(web: WebConfig) -> list[str]:
+    errors = []
+    for network in web.allow_from:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError as error:
+            errors.append(f"web.allow_from: {error}")
+    if bool(web.tls_cert_file) != bool(web.tls_key_file):
+        errors.append("web.tls_cert_file: give both web.tls_cert_file and web.tls_key_file")
+    for key in ("tls_cert_file", "tls_key_file", "admin_token_file"):
+        value = getattr(web, key)
+        if value and not Path(value).is_file():
+            errors.append(f"web.{key}: no such file: {value}")
+    return errors
 
 
 def _check_desks(config: Config) -> list[str]:
@@ -295,8 +282,6 @@ def _check_desks(config: Config) -> list[str]:
             errors.append(f"{key}: give either led or rgb_led")
         if desk.oled and desk.oled not in oleds:
             errors.append(f"{key}.oled: no [[oled]] named {desk.oled!r}")
-    if config.web.admin_token_file and not Path(config.web.admin_token_file).is_file():
-        errors.append(f"web.admin_token_file: no such file: {config.web.admin_token_file}")
     return errors
 
 
@@ -341,39 +326,6 @@ def _check_hours(hours: HoursConfig) -> list[str]:
         except NotImplementedError:
             errors.append(f"hours.holidays: no holiday calendar for {hours.holidays!r}")
     return errors
-
-
-S = TypeVar("S", bound=msgspec.Struct)
-
-
-def parse_toml(
-    text: str,
-    kind: type[S],
-    source: str,
-    check: Callable[[S], list[str]] = lambda _: [],
-) -> S:
-    """Parse TOML text into `kind`; raise ConfigError listing every mistake by key."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(source, [f"not valid TOML: {error}"]) from error
-    errors: list[str] = []
-    _collect(data, kind, "", errors)
-    if errors:
-        raise ConfigError(source, sorted(errors))
-    parsed = msgspec.convert(data, kind)
-    errors = check(parsed)
-    if errors:
-        raise ConfigError(source, errors)
-    return parsed
-
-
-def read_toml(path: str | Path, parse: Callable[[str, str], S]) -> S:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError(str(path), [f"cannot read: {error.strerror}"]) from error
-    return parse(text, str(path))
 
 
 def parse_config(text: str, source: str = "config") -> Config:

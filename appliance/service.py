@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import signal
+import ssl
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -15,11 +17,11 @@ from aiohttp import web
 
 from appliance.board import BoardRules
 from appliance.clock import Clock, SystemClock
-from appliance.config import Config, read_secret
+from appliance.config import Config, WebConfig, read_secret
 from appliance.contract import Topics
 from appliance.desk import Refusal
 from appliance.desks import Desks
-from appliance.errors import NotConnectedError
+from appliance.errors import ConfigError, NotConnectedError
 from appliance.gpio import DeskPins
 from appliance.health import HealthReport, Outputs, health_report, prometheus_text
 from appliance.hub import BoardHub
@@ -33,6 +35,17 @@ from wallboard.live import ViewPublisher
 from wallboard.web import WebDeps, create_app, serve
 
 log = logging.getLogger(__name__)
+
+
+def _web_tls(web: WebConfig) -> ssl.SSLContext | None:
+    if not web.tls_cert_file:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(web.tls_cert_file, web.tls_key_file)
+    except (OSError, ssl.SSLError) as error:
+        raise ConfigError("web", [f"web.tls_cert_file: cannot load: {error}"]) from error
+    return context
 
 
 class Appliance:
@@ -173,6 +186,7 @@ class Appliance:
 
     async def _run_tasks(self) -> None:
         web = self.config.web
+        tls = _web_tls(web)
         app = create_app(
             WebDeps(
                 views=self.views.views,
@@ -188,6 +202,7 @@ class Appliance:
                 ),
                 language=web.language,
                 title=self.config.site.name or "Digital hotline",
+                allow_from=tuple(ipaddress.ip_network(n, strict=False) for n in web.allow_from),
             )
         )
         if self._extend_web is not None:
@@ -218,7 +233,7 @@ class Appliance:
         async with asyncio.TaskGroup() as group:
             group.create_task(self.link.run(), name="mqtt")
             group.create_task(self.views.run(), name="board-views")
-            group.create_task(serve(app, web.host, web.port, self._web_ready), name="web")
+            group.create_task(serve(app, web.host, web.port, self._web_ready, tls), name="web")
             group.create_task(self._publish_health(), name="health")
             if self.notifier.enabled:
                 group.create_task(self.notifier.run(self.status_line), name="systemd")

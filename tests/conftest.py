@@ -65,6 +65,8 @@ def make_config(
 ) -> Config:
     """A config for one test; history goes to a fresh directory unless `history` says more."""
     mqtt_lines = "".join(f"{key} = {json.dumps(value)}\n" for key, value in mqtt.items())
+    if "listen" not in web:
+        web = f'listen = "127.0.0.1:0"\n{web}'
     history = history or f'state_dir = "{tempfile.mkdtemp(prefix="hotline-test-")}"'
 
     return parse_config(
@@ -79,7 +81,6 @@ url = "{broker_url}"
 prefix = "{topics.prefix}"
 {mqtt_lines}
 [web]
-listen = "127.0.0.1:0"
 {web}
 
 [history]

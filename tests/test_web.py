@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import ssl
+from ipaddress import ip_address, ip_network
+from pathlib import Path
 
 import aiohttp
 import aiomqtt
@@ -14,6 +18,7 @@ from appliance.service import Appliance
 from tests.conftest import board_until, make_config, running
 from tests.support import payloads
 from tests.support.mosquitto import Mosquitto, free_port
+from tests.support.tls import make_certificates
 
 
 @pytest.fixture
@@ -98,3 +103,47 @@ async def test_unhealthy_without_a_broker(topics: Topics) -> None:
         assert reasons[0].startswith("broker:")
         async with http.get(f"http://127.0.0.1:{app.web_port}/api/board") as reply:
             assert (await reply.json())["feed"] == "disconnected"
+
+
+async def test_https_with_a_given_certificate(
+    broker: Mosquitto, topics: Topics, tmp_path: Path
+) -> None:
+    certs = make_certificates(tmp_path / "pki")
+    web = f'tls_cert_file = "{certs.cert}"\ntls_key_file = "{certs.key}"'
+    async with running(Appliance(make_config(broker.url, topics, web=web))) as app:
+        trusted = ssl.create_default_context(cafile=str(certs.ca))
+        async with aiohttp.ClientSession() as http:
+            url = f"https://127.0.0.1:{app.web_port}/api/board"
+            async with http.get(url, ssl=trusted) as response:
+                assert response.status == 200
+                assert "queues" in await response.json()
+            with pytest.raises(aiohttp.ClientError):  # plain http is not served
+                async with http.get(f"http://127.0.0.1:{app.web_port}/api/board"):
+                    pass
+
+
+async def test_only_allowed_networks_see_the_boards(broker: Mosquitto, topics: Topics) -> None:
+    """From this machine's LAN address the appliance is asked as a stranger would be."""
+    address = _lan_address()
+    if address is None:
+        pytest.skip("no non-loopback address on this machine")
+    stranger = ip_address(address)
+    others = [n for n in ("198.51.100.0/24", "203.0.113.0/24") if stranger not in ip_network(n)]
+    web = f'allow_from = ["{others[0]}"]\nlisten = "0.0.0.0:0"'
+    config = make_config(broker.url, topics, web=web)
+    async with running(Appliance(config)) as app, aiohttp.ClientSession() as http:
+        async with http.get(f"http://127.0.0.1:{app.web_port}/api/board") as response:
+            assert response.status == 200  # this machine (the kiosk) always may
+        async with http.get(f"http://{address}:{app.web_port}/api/board") as response:
+            assert response.status == 403
+            assert "allow_from" in await response.text()
+
+
+def _lan_address() -> str | None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks a route
+        except OSError:
+            return None
+        address: str = probe.getsockname()[0]
+    return None if address.startswith("127.") else address

@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import ipaddress
 import json
 import logging
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from importlib import resources
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 from aiohttp import WSMsgType, web
 
@@ -40,6 +42,7 @@ _SECURITY_HEADERS = {
 }
 
 
+IPNetwork: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
 HistorySource = Callable[[date, date], Awaitable[dict[str, Any]]]
 PressDesk = Callable[[str, float], Awaitable[dict[str, Any]]]  # desk, held_s → outcome
 MAX_HISTORY_DAYS = 400
@@ -60,6 +63,7 @@ class WebDeps:
     admin_token: str | None = None
     language: Literal["da", "en"] = "da"
     title: str = "Digital hotline"
+    allow_from: tuple[IPNetwork, ...] = ()  # empty: everyone may look
 
 
 DEPS = web.AppKey("deps", WebDeps)
@@ -75,6 +79,22 @@ async def security_headers(
     if not response.prepared:
         response.headers.update(_SECURITY_HEADERS)
     return response
+
+
+@web.middleware
+async def allowed_networks(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Only `[web] allow_from` networks (and this machine, for the kiosk) see anything."""
+    networks = request.app[DEPS].allow_from
+    if networks:
+        try:
+            address = ipaddress.ip_address((request.remote or "").split("%")[0])
+        except ValueError:
+            raise web.HTTPForbidden(text="unknown address") from None
+        if not address.is_loopback and not any(address in network for network in networks):
+            raise web.HTTPForbidden(text="not allowed from this address ([web] allow_from)")
+    return await handler(request)
 
 
 def _page(deps: WebDeps, name: str) -> str:
@@ -250,7 +270,7 @@ async def _close_sockets(app: web.Application) -> None:
 
 
 def create_app(deps: WebDeps) -> web.Application:
-    app = web.Application(middlewares=[security_headers])
+    app = web.Application(middlewares=[security_headers, allowed_networks])
     app[DEPS] = deps
     app[SOCKETS] = set()
     app[LIMIT] = RateLimit()
@@ -269,16 +289,20 @@ def create_app(deps: WebDeps) -> web.Application:
 
 
 async def serve(
-    app: web.Application, host: str, port: int, on_ready: Callable[[int], None] | None = None
+    app: web.Application,
+    host: str,
+    port: int,
+    on_ready: Callable[[int], None] | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> None:
     """Serve until cancelled (the caller's TaskGroup owns this); `on_ready` gets the port."""
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, host, port)
+        site = web.TCPSite(runner, host, port, ssl_context=tls)
         await site.start()
         bound = runner.addresses[0][1] if runner.addresses else port
-        log.info("wallboard listening on %s:%d", host, bound)
+        log.info("wallboard on %s://%s:%d", "https" if tls else "http", host, bound)
         if on_ready:
             on_ready(bound)
         await asyncio.Event().wait()

@@ -10,14 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
-from appliance.config import (
-    Identifier,
-    MqttConfig,
-    PositiveSeconds,
-    Section,
-    parse_toml,
-    read_toml,
-)
+from appliance.config import Identifier, MqttConfig, PositiveSeconds, Section
+from appliance.toml_config import parse_toml, read_toml
 
 Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
 NonNegativeSeconds = Annotated[float, msgspec.Meta(ge=0, le=86_400)]
