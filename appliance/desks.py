@@ -10,12 +10,13 @@ are picked up from the store again.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import NoReturn, TypeVar
+from typing import NoReturn
 
 from appliance.board import AgentEntry, BoardEvent, Connection
 from appliance.clock import Clock
@@ -40,7 +41,6 @@ from appliance.signal import Latest
 from appliance.store import AsyncStore, Store
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 ERROR_PATTERN_S = 6.0  # how long the LED flashes its error pattern
 
 
@@ -88,6 +88,10 @@ class Desks:
         self._extensions = {desk.extension for desk in config.desks if desk.extension}
         self._presses: asyncio.Queue[tuple[str, float]] = asyncio.Queue()
         self._poke = asyncio.Event()
+        self._unwritten: collections.deque[Callable[[Store], None]] = collections.deque(
+            maxlen=10_000
+        )
+        self.history_error = ""  # why the last history write failed; "" when all written
         self.status: Latest[dict[str, DeskStatus]] = Latest(self._statuses())
         hub.add_listener(self._on_event)
 
@@ -178,15 +182,24 @@ class Desks:
         stamp = self._clock.now().astimezone(UTC).isoformat()
         await self._stored(lambda store: store.record_outcome(press_id, outcome, error, stamp))
 
-    async def _stored(self, call: Callable[[Store], T]) -> T | None:
-        """A store call; a dead disk is logged and reported, and the desk carries on."""
+    async def _stored(self, call: Callable[[Store], None]) -> None:
+        """A write; on a dead or read-only disk it is kept and retried, in order."""
         if self._store is None:
-            return None
-        try:
-            return await self._store.run(call)
-        except Exception as error:  # noqa: BLE001 - the press still goes out
-            log.error("desk history not written: %s", error)
-            return None
+            return
+        self._unwritten.append(call)
+        await self._write_unwritten()
+
+    async def _write_unwritten(self) -> None:
+        while self._unwritten and self._store is not None:
+            try:
+                await self._store.run(self._unwritten[0])
+            except Exception as error:  # noqa: BLE001 - the press still goes out
+                if self.history_error != str(error):
+                    log.error("desk history not written (kept, retried): %s", error)
+                self.history_error = str(error)
+                return
+            self._unwritten.popleft()
+        self.history_error = ""
 
     async def _send(self, desk: _Desk) -> None:
         pending = desk.pending
@@ -266,7 +279,14 @@ class Desks:
 
     async def resume(self) -> None:
         """After a restart: presses recorded without an outcome are taken up again."""
-        for row in await self._stored(lambda store: store.unresolved_presses()) or []:
+        if self._store is None:
+            return
+        try:
+            unresolved = await self._store.run(lambda store: store.unresolved_presses())
+        except Exception as error:  # noqa: BLE001 - a dead disk must not stop the desks
+            log.error("desk history not read: %s", error)
+            unresolved = []
+        for row in unresolved:
             desk = self._desks.get(row["desk"])
             expires = datetime.fromisoformat(row["expires"])
             if desk is None or desk.pending is not None or expires <= self._clock.now():
@@ -300,7 +320,7 @@ class Desks:
 
     def _next_deadline(self) -> float:
         now_wall, now = self._clock.now(), self._clock.monotonic()
-        deadlines = [30.0]
+        deadlines = [5.0 if self._unwritten else 30.0]
         for desk in self._desks.values():
             if desk.pending is not None:
                 deadlines.append((desk.pending.expires - now_wall).total_seconds())
@@ -319,6 +339,7 @@ class Desks:
     async def run(self) -> NoReturn:
         await self.resume()
         while True:
+            await self._write_unwritten()
             await self._review()
             self._refresh()
             try:

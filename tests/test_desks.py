@@ -13,6 +13,7 @@ from typing import Any
 
 import aiohttp
 import aiomqtt
+import pytest
 from gpiozero.pins.mock import MockFactory
 from luma.oled.device import ssd1306
 
@@ -21,6 +22,7 @@ from appliance.contract import Topics
 from appliance.service import Appliance
 from appliance.store import Store
 from tests.conftest import ALWAYS_OPEN, make_config, running, until
+from tests.support import disk as small_disk
 from tests.support import payloads
 from tests.support.mosquitto import Mosquitto, free_port
 from tests.support.simulation import simulating
@@ -244,3 +246,29 @@ def test_kill_9_right_after_a_press_loses_nothing_recorded(
     assert answer["state"] == "paused"
     presses = Store(tmp_path / "hotline.db").presses()
     assert [(p["desk"], p["agent"], p["state"]) for p in presses] == [("desk-1", "a1", "paused")]
+
+
+@pytest.mark.skipif(not small_disk.available(), reason="needs root to mount a tmpfs")
+async def test_presses_on_a_full_disk_are_written_once_there_is_room(
+    broker: Mosquitto, topics: Topics, pins: MockFactory
+) -> None:
+    with small_disk.mounted() as disk:
+        config = make_config(
+            broker.url, topics, extra=desk_config('agent = "a2101"'),
+            history=f'state_dir = "{disk.path}"',
+        )  # fmt: skip
+        async with (
+            phone_system(broker, topics) as simulator,
+            running(Appliance(config, pin_factory=pins, oled_factory=fake_oled)) as app,
+        ):
+            agent = simulator.center.agents["a2101"]
+            await until(lambda: app.pins["desk-1"].light in ("green", "red"), what="first light")
+            disk.fill()
+            before = agent.state
+            press(pins)
+            await until(lambda: agent.state != before, what="the press to work all the same")
+            await until(lambda: app.desks.history_error != "", what="the failed write")
+            assert "full" in app.desks.history_error
+            disk.free()
+            await until(lambda: outcomes(app) == ["confirmed"], what="the late write")
+            assert app.desks.history_error == ""
