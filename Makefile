@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit bench system-deps screenshot oled-references clean
+.PHONY: demo test lint typecheck unit bench soak system-deps screenshot oled-references clean
 
 demo: $(VENV)/.demo
 	$(BIN)/hotline demo
@@ -25,6 +25,10 @@ bench: system-deps $(VENV)/.dev
 	$(BIN)/python -m bench.disk_writes
 	$(BIN)/python -m bench.sign_bytes
 	$(BIN)/python -m bench.suite --soak-s $(or $(SOAK_S),600)
+
+# Faults in turn for SOAK_MIN minutes (broker, feed, sign, OLEDs, disk); needs root for the disk.
+soak: system-deps $(VENV)/.dev
+	$(BIN)/python -m bench.soak --minutes $(or $(SOAK_MIN),6)
 
 system-deps:
 	@sh scripts/system-deps.sh

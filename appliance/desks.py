@@ -152,6 +152,8 @@ class Desks:
         expires = now_wall + timedelta(seconds=self._settings.request_expiry_s)
         pending = Pending(press_id, decision, expires)
         await self._record_press(desk_id, pending, now_wall)  # durable before anything else
+        if desk.pending is not None:  # a press before the last one was answered wins
+            await self._settle(desk, "superseded", None)
         desk.pending, desk.failure, desk.message = pending, None, None
         await self._send(desk)
         self._refresh()
@@ -247,7 +249,7 @@ class Desks:
             return
         desk.pending = None
         desk.error_results.pop(pending.press_id, None)
-        if outcome != "confirmed":
+        if outcome not in ("confirmed", "superseded"):
             self._fail(desk, error or outcome)
         log.info(
             "desk %s: %s %s: %s",
