@@ -106,6 +106,18 @@ def _cmd_bridge_asterisk(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_install_config(args: argparse.Namespace) -> int:
+    from appliance.firstboot import find_boot_config, install_config  # noqa: PLC0415
+
+    source = Path(args.source) if args.source else find_boot_config()
+    if source is None:
+        print("no hotline.toml on the boot partition: nothing to do")
+        return 0
+    installed = install_config(source, Path(args.target))
+    print(f"{source} -> {installed}")
+    return 0
+
+
 def parse_until(text: str, now: datetime) -> datetime:
     """`22:00` is the next 22:00 in Copenhagen; an ISO time with an offset is taken as is."""
     try:
@@ -288,6 +300,13 @@ def _add_tool_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     demo.add_argument("--speed", type=float, default=1.0)
     demo.add_argument("--closed", action="store_true", help="show the closed state")
     demo.set_defaults(handler=_cmd_demo)
+
+    install = commands.add_parser(
+        "install-config", help="move hotline.toml and its secrets from the boot partition"
+    )
+    install.add_argument("--from", dest="source", help="default: /boot/firmware/hotline.toml")
+    install.add_argument("--to", dest="target", default="/etc/hotline")
+    install.set_defaults(handler=_cmd_install_config)
 
     bridge = commands.add_parser("bridge", help="publish a phone system by the contract")
     bridges = bridge.add_subparsers(dest="bridge_command", required=True)

@@ -1,0 +1,83 @@
+"""`hotline install-config`: the technician's files from the boot partition to /etc."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from appliance.cli import main
+from appliance.config import load_config
+from appliance.firstboot import ERROR_NAME, plan
+
+CONFIG = """
+[site]
+id = "favrskov"
+
+[mqtt]
+url = "mqtts://broker.example:8883"
+username = "favrskov"
+password_file = "mqtt.password"
+ca_file = "/boot/firmware/ca.crt"
+key_file = "/etc/ssl/private/elsewhere.key"
+
+[web]
+admin_token_file = "admin.token"
+"""
+
+
+@pytest.fixture
+def boot(tmp_path: Path) -> Path:
+    boot = tmp_path / "boot"
+    boot.mkdir()
+    (tmp_path / "elsewhere.key").write_text("k")
+    text = CONFIG.replace("/boot/firmware", str(boot)).replace("/etc/ssl/private", str(tmp_path))
+    (boot / "hotline.toml").write_text(text)
+    (boot / "mqtt.password").write_text("s3cret\n")
+    (boot / "ca.crt").write_text("-----BEGIN CERTIFICATE-----\n")
+    (boot / "admin.token").write_text("t0ken\n")
+    return boot
+
+
+def test_the_plan_moves_only_files_on_the_boot_partition(boot: Path, tmp_path: Path) -> None:
+    etc = tmp_path / "etc"
+    steps = plan((boot / "hotline.toml").read_text(), boot, etc)
+    assert sorted(source.name for source, _ in steps.moves) == [
+        "admin.token", "ca.crt", "mqtt.password"
+    ]  # fmt: skip
+    assert f'password_file = "{etc}/mqtt.password"' in steps.config_text
+    assert f'ca_file = "{etc}/ca.crt"' in steps.config_text
+    assert f'key_file = "{tmp_path}/elsewhere.key"' in steps.config_text  # not on the card
+
+
+def test_install_moves_the_config_and_secrets_with_tight_permissions(
+    boot: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    etc = tmp_path / "etc"
+    config = boot / "hotline.toml"
+    assert main(["install-config", "--from", str(config), "--to", str(etc)]) == 0
+    assert "->" in capsys.readouterr().out
+    assert sorted(p.name for p in boot.iterdir()) == []  # nothing readable left behind
+    installed = load_config(etc / "hotline.toml")
+    assert installed.mqtt.password_file == str(etc / "mqtt.password")
+    assert (etc / "mqtt.password").read_text() == "s3cret\n"
+    for name in ("hotline.toml", "mqtt.password", "admin.token", "ca.crt"):
+        assert stat.S_IMODE((etc / name).stat().st_mode) == 0o640, name
+    assert main(["install-config", "--from", str(boot / "none.toml"), "--to", str(etc)]) == 2
+
+
+def test_a_config_with_mistakes_stays_with_an_explanation(boot: Path, tmp_path: Path) -> None:
+    etc = tmp_path / "etc"
+    config = boot / "hotline.toml"
+    config.write_text(config.read_text().replace('id = "favrskov"', 'id = "Favrskov!"'))
+    assert main(["install-config", "--from", str(config), "--to", str(etc)]) == 2
+    explanation = (boot / ERROR_NAME).read_text()
+    assert "site.id" in explanation
+    assert (boot / "mqtt.password").exists()  # nothing moved
+    assert not (etc / "mqtt.password").exists()
+    assert not (etc / "hotline.toml").exists()
+    # Fixed on the PC and booted again: installed, and the explanation is gone.
+    config.write_text(config.read_text().replace('id = "Favrskov!"', 'id = "favrskov"'))
+    assert main(["install-config", "--from", str(config), "--to", str(etc)]) == 0
+    assert not (boot / ERROR_NAME).exists()
