@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit bench soak system-deps screenshot oled-references clean
+.PHONY: demo test lint typecheck unit bench soak deb system-test system-deps screenshot oled-references clean
 
 demo: $(VENV)/.demo
 	$(BIN)/hotline demo
@@ -18,7 +18,15 @@ typecheck: $(VENV)/.dev
 	$(BIN)/mypy
 
 unit: $(VENV)/.dev
-	$(BIN)/pytest
+	$(BIN)/pytest --ignore=tests/system
+
+# The Debian package on a booted Debian bookworm under systemd-nspawn (root; cached root fs).
+system-test: system-deps $(VENV)/.dev
+	$(BIN)/pytest tests/system
+
+# The package for the Pi (ARCH=amd64 for a PC); wheels for the target fetched now.
+deb: $(VENV)/.dev
+	$(BIN)/python deb/build.py --arch $(or $(ARCH),arm64)
 
 # Benchmarks print each figure beside a baseline measured in the same run.
 bench: system-deps $(VENV)/.dev

@@ -64,7 +64,8 @@ def _install(data: bytes, destination: Path, group: int | None) -> None:
     """Write with mode 0640 (root:hotline when run as root) before any byte lands."""
     temporary = destination.with_suffix(destination.suffix + ".new")
     temporary.unlink(missing_ok=True)
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.fchmod(descriptor, 0o640)  # whatever the umask: the service's group must read it
     with os.fdopen(descriptor, "wb") as file:
         file.write(data)
         file.flush()

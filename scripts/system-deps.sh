@@ -9,6 +9,10 @@ have chromium || need="$need chromium"
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need="$need fonts-dejavu-core"
 python3 -c 'import ensurepip, venv' 2>/dev/null || need="$need python3-venv"
 have openssl || need="$need openssl"  # the TLS tests make their own certificates
+# make system-test boots the package in a container; make deb builds it.
+have debootstrap || need="$need debootstrap"
+have systemd-nspawn || need="$need systemd-container"
+have dpkg-deb || need="$need dpkg"
 [ -z "$need" ] && exit 0
 echo "Installing Debian packages:$need"
 sudo=""
