@@ -13,10 +13,10 @@ second the soak compares the displays with the truth it knows:
 - 12 s after the last fault: the board is live with numbers, the sign shows them, and
   every output reports ok.
 
-A desk is pressed every 1.5 s (desk-2 serves an agent of another site, whose presses the
-phone system refuses, so every outcome occurs). At the end every accepted press must be in the history
-with an outcome, the appliance must still be running, and its memory flat. Exit status 1
-on any violation.
+A desk is pressed every 1.5 s (desk-2 serves an agent of another site, whose presses
+the phone system refuses, so every outcome occurs). At the end every accepted press must
+be in the history with an outcome, the appliance must still be running, and its memory
+flat. Exit status 1 on any violation.
 """
 
 from __future__ import annotations
