@@ -15,9 +15,10 @@ import random
 import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, ClassVar, NoReturn
 
 import aiomqtt
+import paho.mqtt._packet as paho_packet
 import paho.mqtt.client as paho
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -50,18 +51,60 @@ class Backoff:
         self.attempt = 0
 
 
-class _Client(aiomqtt.Client):
-    """aiomqtt's client, plus the PUBACK reason code that aiomqtt 2.x drops.
+class _LeanProperties(Properties):
+    """paho's MQTT 5 properties, with their lookup tables built once instead of per packet.
 
-    A broker (Mosquitto 2 with MQTT 5) answers a QoS 1 publish its ACL denies with
-    PUBACK 0x87 "Not authorized" instead of dropping it silently; paho hands the code to
-    `on_publish`, and aiomqtt discards it. `publish_acknowledged` is aiomqtt's `publish`
-    that keeps it.
+    paho decodes every received PUBLISH into a new `Properties`, whose constructor builds
+    three tables of property names and types and clears ~30 attributes by name, and
+    `unpack` clears them again: a fifth of the appliance's CPU per message. The tables
+    never change, so each packet type's freshly built, empty state is kept and copied.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    _empty: ClassVar[dict[int, dict[str, Any]]] = {}
+
+    def __init__(self, packetType: int) -> None:  # noqa: N803 - paho's name
+        empty = self._empty.get(packetType)
+        if empty is None:
+            super().__init__(packetType)  # type: ignore[no-untyped-call]
+            self._empty[packetType] = dict(self.__dict__)
+        else:
+            self.__dict__.update(empty)  # the tables are shared and only ever read
+
+    def clear(self) -> None:  # unpack() clears first: ~30 hasattr calls in paho's version
+        empty = self._empty.get(self.packetType)
+        if empty is None:
+            super().clear()  # type: ignore[no-untyped-call]
+        else:
+            self.__dict__.clear()
+            self.__dict__.update(empty)
+
+
+# Where paho decodes received packets: this process's one MQTT client library, this adapter.
+paho_packet.Properties = _LeanProperties  # type: ignore[attr-defined]
+
+
+class _Client(aiomqtt.Client):
+    """aiomqtt's client, with two things aiomqtt 2.x does not offer.
+
+    - The PUBACK reason code: a broker (Mosquitto 2 with MQTT 5) answers a QoS 1 publish
+      its ACL denies with 0x87 "Not authorized"; paho hands the code to `on_publish`, and
+      aiomqtt discards it. `publish_acknowledged` is aiomqtt's `publish` that keeps it.
+    - Messages straight to the handler: aiomqtt wraps each paho message in its own
+      Message (validating the topic again) and queues it for an iterator task. Here the
+      handler (synchronous, non-blocking) gets topic and payload in paho's callback, on
+      the event loop's thread, in order; the iterator then only waits for the end.
+    """
+
+    def __init__(self, *args: Any, handler: MessageHandler, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._handler = handler
         self._acknowledgements: dict[int, ReasonCode] = {}
+
+    def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
+        try:
+            self._handler(message.topic, bytes(message.payload))
+        except Exception:  # a bug in a handler must not cost the connection
+            log.exception("message on %s not handled", message.topic)
 
     def _on_publish(
         self,
@@ -86,27 +129,6 @@ class _Client(aiomqtt.Client):
             with self._pending_call(info.mid, confirmation, self._pending_publishes):
                 await self._wait_for(confirmation.wait(), timeout=None)
         return self._acknowledgements.pop(info.mid, None)
-
-
-def _dispatching_queue(handler: MessageHandler) -> type[asyncio.Queue[aiomqtt.Message]]:
-    """A queue class for aiomqtt's `queue_type` that hands each message on as it arrives.
-
-    aiomqtt puts every message into its queue from paho's callback, on the event loop's
-    thread, and its iterator then spends a task per message taking it out again. Handing
-    the message to the (synchronous, non-blocking) handler right there costs nothing and
-    keeps the order; the iterator then only waits for the connection to end.
-    """
-
-    class Dispatching(asyncio.Queue[aiomqtt.Message]):
-        def put_nowait(self, item: aiomqtt.Message) -> None:
-            payload = item.payload
-            if isinstance(payload, bytes | bytearray):
-                try:
-                    handler(item.topic.value, bytes(payload))
-                except Exception:  # a bug in a handler must not cost the connection
-                    log.exception("message on %s not handled", item.topic.value)
-
-    return Dispatching
 
 
 def _honour_cancellation() -> None:
@@ -240,7 +262,7 @@ class MqttLink:
             keepalive=self._config.keepalive_s,
             timeout=self._timeout,
             tls_context=_tls_context(self._config),
-            queue_type=_dispatching_queue(self._on_message),
+            handler=self._on_message,
             **persistent,
         )
 
@@ -276,7 +298,7 @@ class MqttLink:
                 self.status.publish("")
                 self._ready.set()
                 async for _ in client.messages:  # returns when the connection ends
-                    pass  # messages were handled as they arrived (_dispatching_queue)
+                    pass  # messages were handled as they arrived (_Client._on_message)
             except asyncio.CancelledError:
                 await self._say_goodbye(client)
                 client.timeout = 2.0  # bounds the wait for the broker's goodbye on exit

@@ -173,7 +173,6 @@ class Appliance:
         self.history_ok = True
 
     async def run(self) -> None:
-        await self._open_history()
         try:
             await self._run_tasks()
         finally:
@@ -237,14 +236,21 @@ class Appliance:
             group.create_task(self._publish_health(), name="health")
             if self.notifier.enabled:
                 group.create_task(self.notifier.run(self.status_line), name="systemd")
-            if self.history_ok:
-                group.create_task(self.recorder.run(), name="history")
+            group.create_task(self._run_history_and_desks(group), name="history-open")
             if self.sign is not None:
                 group.create_task(self.sign.run(), name="sign")
             if self.config.desks:
-                group.create_task(self.desks.run(), name="desks")
-                group.create_task(self.desks.run_presses(), name="desk-presses")
                 group.create_task(displays.run(), name="desk-displays")
+
+    async def _run_history_and_desks(self, group: asyncio.TaskGroup) -> None:
+        """The boards are served first; opening (and checking) the database can take a while
+        on an SD card. Desks start once it is open: they take up unfinished presses."""
+        await self._open_history()
+        if self.history_ok:
+            group.create_task(self.recorder.run(), name="history")
+        if self.config.desks:
+            group.create_task(self.desks.run(), name="desks")
+            group.create_task(self.desks.run_presses(), name="desk-presses")
 
     async def _publish_health(self) -> NoReturn:
         site = self.config.site

@@ -237,7 +237,9 @@ async def board_socket(request: web.Request) -> web.WebSocketResponse:
     if not _same_origin(request):
         raise web.HTTPForbidden(text="cross-origin WebSocket refused")
     deps = request.app[DEPS]
-    socket = web.WebSocketResponse(heartbeat=20, max_msg_size=4096)
+    # No per-message deflate: on a LAN it costs more (zlib per client per board) than it
+    # saves, and it adds latency.
+    socket = web.WebSocketResponse(heartbeat=20, max_msg_size=4096, compress=False)
     await socket.prepare(request)
     request.app[SOCKETS].add(socket)
     try:
@@ -256,10 +258,10 @@ async def board_socket(request: web.Request) -> web.WebSocketResponse:
 
 async def _send_boards(socket: web.WebSocketResponse, deps: WebDeps) -> None:
     seen = deps.views.version
-    await socket.send_str(deps.render_board().decode())
+    await socket.send_frame(deps.render_board(), WSMsgType.TEXT)
     while not socket.closed:
         seen, body = await deps.views.wait_newer(seen)
-        await socket.send_str(body.decode())
+        await socket.send_frame(body, WSMsgType.TEXT)  # encoded once for every client
 
 
 async def _close_sockets(app: web.Application) -> None:
