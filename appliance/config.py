@@ -318,7 +318,7 @@ def _check_hours(hours: HoursConfig) -> list[str]:
                 parse_range(text)
             except ValueError as error:
                 errors.append(f"{key}: {error}")
-    if hours.holidays:
+    if hours.holidays and hours.holidays != "DK":  # Denmark's are built in
         import holidays  # noqa: PLC0415
 
         try:

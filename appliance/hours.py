@@ -13,6 +13,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from appliance.danish_holidays import danish_holidays
+
 if TYPE_CHECKING:
     from appliance.config import HoursConfig
 
@@ -107,10 +109,12 @@ def hours_state(schedule: Schedule, instant: datetime) -> HoursState:
 
 def build_schedule(hours: HoursConfig, years: range) -> Schedule:
     """The Schedule of a (validated) `[hours]` config, with holidays for `years`."""
-    import holidays  # noqa: PLC0415 - its country data loads on first use only
-
     closed = set(hours.closed_dates)
-    if hours.holidays:
+    if hours.holidays == "DK":
+        closed |= {day for year in years for day in danish_holidays(year)}
+    elif hours.holidays:
+        import holidays  # noqa: PLC0415 - other countries: the library, loaded only then
+
         closed |= set(holidays.country_holidays(hours.holidays, years=list(years)))
     special = sorted(hours.open_dates.items())
     return Schedule(

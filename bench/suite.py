@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -185,7 +186,7 @@ async def ingest(
                 first = now
             if got >= count:
                 break
-            await asyncio.sleep(0.01)  # polling the appliance's own counter
+            await asyncio.sleep(0.05)  # polling the appliance's counter (each poll costs it CPU)
     await flood
     elapsed = now - (first or now)
     rate = count / elapsed if elapsed > 0 else float("inf")
@@ -285,15 +286,27 @@ async def run(soak_s: float, out: Path) -> list[list[str]]:
     async with aiomqtt.Client("127.0.0.1", broker.port) as setup:
         await setup.publish(f"{PREFIX}/system/status", b"online", qos=1, retain=True)
         await setup.publish(f"{PREFIX}/queues/borger", queue_payload(0), qos=1, retain=True)
-    baseline_start = await bare_server_start()
+    # As installed by the package (pip compiles on install), not compiling at every start.
+    compiling = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "compileall", "-q", "appliance", "wallboard",
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    await compiling.wait()
+    baseline_start = statistics.median([await bare_server_start() for _ in range(3)])
+    starts = []
+    for _ in range(2):  # two starts and stops; the third one stays for the rest
+        probe = Appliance(config, port)
+        starts.append(await first_served(f"http://127.0.0.1:{port}/api/board", probe.started))
+        probe.stop()
     app = Appliance(config, port)
     try:
-        start = await first_served(f"http://127.0.0.1:{port}/api/board", app.started)
+        starts.append(await first_served(f"http://127.0.0.1:{port}/api/board", app.started))
+        start = statistics.median(starts)
         results["start_s"], results["start_baseline_s"] = start, baseline_start
         rows.append(
             row(
                 "start → first board served",
-                f"{start:.2f} s",
+                f"{start:.2f} s (median of 3)",
                 f"{baseline_start:.2f} s bare aiohttp",
                 "≤ 1 s",
                 start <= 1.0,

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from appliance.config import parse_config
+from appliance.danish_holidays import danish_holidays
 from appliance.errors import ConfigError
 from appliance.hours import Schedule, build_schedule, hours_state, parse_range
 
@@ -121,3 +122,11 @@ def test_bad_hours_are_named_by_key() -> None:
     keys = {problem.split(":")[0] for problem in caught.value.problems}
     assert keys == {"hours.timezone", "hours.holidays", "hours.weekly.mon", "hours.weekly.sun"}
     assert parse_range("18:30-24:00") == (1110, 1440)
+
+
+def test_the_built_in_danish_calendar_is_the_holidays_librarys() -> None:
+    import holidays  # noqa: PLC0415 - the reference, loaded only here
+
+    for year in range(2012, 2041):
+        reference = holidays.country_holidays("DK", years=year)
+        assert set(danish_holidays(year)) == set(reference), year
