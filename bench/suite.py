@@ -98,7 +98,8 @@ class Appliance:
 
     def __init__(self, config: Path, port: int) -> None:
         self.port = port
-        env = os.environ | {"GPIOZERO_PIN_FACTORY": "mock"}
+        # As systemd/hotline.service runs it (but on mock pins).
+        env = os.environ | {"GPIOZERO_PIN_FACTORY": "mock", "MALLOC_ARENA_MAX": "2"}
         self.started = time.perf_counter()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "appliance", "run", "--config", str(config)],
