@@ -4,9 +4,9 @@
 
 Around the appliance: a real Mosquitto, the simulator as its own process, the sign
 emulator on a pty, two desks on mock pins with luma OLEDs, the history on a small disk of
-its own. The faults take turns: the broker stopped and restarted, the feed frozen with
-SIGSTOP, the sign unplugged, the OLEDs raising OSError, the disk full. Four times a
-second the soak compares the displays with the truth it knows:
+its own. The faults take turns: the broker stopped and restarted (three times, seconds
+apart), the feed frozen with SIGSTOP, the sign unplugged, the OLEDs raising OSError, the
+disk full. Four times a second the soak compares the displays with the truth it knows:
 
 - broker down for 3 s: the board says "disconnected" and shows no numbers;
 - feed frozen for longer than stale_after_s + 3 s: no queue shows numbers;
@@ -52,6 +52,7 @@ from tests.support.mosquitto import Mosquitto
 STALE_AFTER_S = 20.0
 FAULTS = ("broker", "feed", "sign", "oled", "disk")
 FAULT_S = {"broker": 4.0, "feed": STALE_AFTER_S + 8, "sign": 8.0, "oled": 8.0, "disk": 10.0}
+BROKER_RESTARTS = 3  # per turn: down 4 s, up 3 s, three times over
 QUIET_S = 14.0  # between faults; the last 2 s of it are checked as "recovered"
 
 
@@ -134,6 +135,13 @@ class Soak:
         self.pty.close()
 
     async def fault(self, name: str) -> None:
+        if name == "broker":  # restarted every few seconds
+            for _ in range(BROKER_RESTARTS - 1):
+                await self._fault_once(name)
+                await asyncio.sleep(3)
+        await self._fault_once(name)
+
+    async def _fault_once(self, name: str) -> None:
         self.active[name] = time.monotonic()
         match name:
             case "broker":
