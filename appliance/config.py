@@ -14,12 +14,11 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
 from appliance.contract import DEFAULT_PREFIX, IDENTIFIER
-from appliance.toml_config import parse_toml, read_toml
+from appliance.toml_config import check_timezone, parse_toml, read_toml
 from wallboard.alpha import Colour
 
 Identifier = Annotated[str, msgspec.Meta(pattern=rf"^{IDENTIFIER.pattern}\Z")]
@@ -305,11 +304,7 @@ def _check_sign(sign: SignConfig) -> list[str]:
 def _check_hours(hours: HoursConfig) -> list[str]:
     from appliance.hours import parse_range  # noqa: PLC0415
 
-    errors = []
-    try:
-        ZoneInfo(hours.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        errors.append(f"hours.timezone: unknown time zone {hours.timezone!r}")
+    errors = check_timezone("hours.timezone", hours.timezone)
     tables = [(f"hours.weekly.{day}", ranges) for day, ranges in hours.weekly.items()]
     tables += [(f"hours.open_dates.{day}", ranges) for day, ranges in hours.open_dates.items()]
     for key, ranges in tables:

@@ -6,6 +6,7 @@ import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
@@ -77,3 +78,12 @@ def read_toml(path: str | Path, parse: Callable[[str, str], S]) -> S:
     except OSError as error:
         raise ConfigError(str(path), [f"cannot read: {error.strerror}"]) from error
     return parse(text, str(path))
+
+
+def check_timezone(key: str, name: str) -> list[str]:
+    """[] for a time zone this machine knows, else the mistake under `key`."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return [f"{key}: unknown time zone {name!r}"]
+    return []

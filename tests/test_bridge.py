@@ -23,6 +23,7 @@ from appliance.service import Appliance
 from tests.conftest import make_config, running, until
 from tests.support.fake_ami import FakeAsterisk
 from tests.support.mosquitto import Mosquitto
+from tests.support.tasks import beside
 from tests.test_desks import desk_config, fake_oled, press
 
 EVENING = (Path(__file__).parent / "transcripts" / "asterisk-evening.ami").read_text()
@@ -96,14 +97,8 @@ extension = "2102"
 @contextlib.asynccontextmanager
 async def bridging(config: BridgeConfig) -> AsyncIterator[AsteriskBridge]:
     bridge = AsteriskBridge(config, backoff=Backoff(first_s=0.1, cap_s=0.3))
-    task = asyncio.create_task(bridge.run(), name="bridge-under-test")
-    try:
+    async with beside(bridge.run(), "bridge-under-test"):
         yield bridge
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            async with asyncio.timeout(10):
-                await task
 
 
 class Watcher:

@@ -6,12 +6,11 @@ import re
 from collections import Counter
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
 from appliance.config import Identifier, MqttConfig, PositiveSeconds, Section
-from appliance.toml_config import parse_toml, read_toml
+from appliance.toml_config import check_timezone, parse_toml, read_toml
 
 Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
 NonNegativeSeconds = Annotated[float, msgspec.Meta(ge=0, le=86_400)]
@@ -92,11 +91,7 @@ def _check(config: BridgeConfig) -> list[str]:
     for number, code in config.callers.dids.items():
         if not MUNICIPALITY_CODE.fullmatch(code):
             errors.append(f"callers.dids.{number}: {code!r} is not a 3-digit municipality code")
-    try:
-        ZoneInfo(config.stats.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        errors.append(f"stats.timezone: unknown time zone {config.stats.timezone!r}")
-    return errors
+    return errors + check_timezone("stats.timezone", config.stats.timezone)
 
 
 def parse_bridge_config(text: str, source: str = "bridge config") -> BridgeConfig:

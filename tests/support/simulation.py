@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from appliance.contract import Topics
 from appliance.simulator.runner import Simulator, SimulatorSettings
 from tests.support.mosquitto import Mosquitto
+from tests.support.tasks import beside
 
 
 @contextlib.asynccontextmanager
@@ -17,10 +17,5 @@ async def simulating(
     broker: Mosquitto, topics: Topics, **settings: Any
 ) -> AsyncIterator[Simulator]:
     simulator = Simulator(SimulatorSettings(broker=broker.url, prefix=topics.prefix, **settings))
-    task = asyncio.create_task(simulator.run(), name="simulator-under-test")
-    try:
+    async with beside(simulator.run(), "simulator-under-test"):
         yield simulator
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
