@@ -32,7 +32,11 @@ CACHE = Path("/var/cache/hotline/nspawn")
 PACKAGES = "systemd,systemd-sysv,dbus,python3,python3-venv,mosquitto,mosquitto-clients,curl"
 BASE = CACHE / "bookworm-v1"  # a new name when PACKAGES changes
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="booting a container needs root")
+pytestmark = [
+    pytest.mark.skipif(os.geteuid() != 0, reason="booting a container needs root"),
+    # Building the package, installing it and booting take minutes, the first time more.
+    pytest.mark.timeout(900),
+]
 
 CONFIG = """
 [site]
