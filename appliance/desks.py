@@ -91,6 +91,7 @@ class Desks:
         self._unwritten: collections.deque[Callable[[Store], None]] = collections.deque(
             maxlen=10_000
         )
+        self._writing = asyncio.Lock()  # one writer, so each kept write is done once, in order
         self.history_error = ""  # why the last history write failed; "" when all written
         self.status: Latest[dict[str, DeskStatus]] = Latest(self._statuses())
         hub.add_listener(self._on_event)
@@ -192,16 +193,17 @@ class Desks:
         await self._write_unwritten()
 
     async def _write_unwritten(self) -> None:
-        while self._unwritten and self._store is not None:
-            try:
-                await self._store.run(self._unwritten[0])
-            except Exception as error:  # noqa: BLE001 - the press still goes out
-                if self.history_error != str(error):
-                    log.error("desk history not written (kept, retried): %s", error)
-                self.history_error = str(error)
-                return
-            self._unwritten.popleft()
-        self.history_error = ""
+        async with self._writing:
+            while self._unwritten and self._store is not None:
+                try:
+                    await self._store.run(self._unwritten[0])
+                except Exception as error:  # noqa: BLE001 - the press still goes out
+                    if self.history_error != str(error):
+                        log.error("desk history not written (kept, retried): %s", error)
+                    self.history_error = str(error)
+                    return
+                self._unwritten.popleft()
+            self.history_error = ""
 
     async def _send(self, desk: _Desk) -> None:
         pending = desk.pending
