@@ -22,7 +22,7 @@ unit: $(VENV)/.dev
 
 # The Debian package on a booted Debian bookworm under systemd-nspawn (root; cached root fs).
 system-test: system-deps $(VENV)/.dev
-	$(BIN)/pytest tests/system
+	$(BIN)/pytest -rs tests/system
 
 # The package for the Pi (ARCH=amd64 for a PC); wheels for the target fetched now.
 deb: $(VENV)/.dev
