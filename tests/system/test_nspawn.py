@@ -94,7 +94,8 @@ class Container:
             self.process = subprocess.Popen(
                 ["systemd-nspawn", "--quiet", "--register=no", "--keep-unit", "--boot",
                  "--private-network", "--console=read-only", "-D", str(self.root)],
-                stdout=console, stderr=subprocess.STDOUT, start_new_session=True,
+                stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT,
+                start_new_session=True,
             )  # fmt: skip
         try:
             self.leader = int(wait_for(self._leader, "the container's init", 30))
@@ -126,12 +127,15 @@ class Container:
         return "\n".join(lines)
 
     def _leader(self) -> int | None:
+        """The container's systemd: nspawn's child named systemd (a helper it forks first
+        comes and goes, so the first child is not it)."""
         assert self.process is not None
         children = subprocess.run(
-            ["ps", "-o", "pid=", "--ppid", str(self.process.pid)],
+            ["ps", "-o", "pid=,comm=", "--ppid", str(self.process.pid)],
             capture_output=True, text=True, check=False,
-        ).stdout.split()  # fmt: skip
-        return int(children[0]) if children else None
+        ).stdout.splitlines()  # fmt: skip
+        inits = [int(pid) for pid, comm in map(str.split, children) if comm == "systemd"]
+        return inits[0] if inits else None
 
     def sh(self, command: str, check: bool = False) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
