@@ -2,10 +2,13 @@
 
     python -m bench.peers flood HOST PORT PREFIX COUNT
     python -m bench.peers bare HOST PORT PREFIX COUNT
+    python -m bench.peers relay HOST PORT PREFIX WS_PORT
 
 `flood` publishes COUNT contract messages (QoS 0) as fast as paho can. `bare` subscribes
 to the contract with aiomqtt (as the appliance does), decodes each payload with json.loads
 and nothing more, and prints its rate: the rate Python can read the broker at all.
+`relay` decodes each queue message and sends it, encoded again, to every WebSocket on
+WS_PORT/ws with aiohttp: the latency Python and loopback give at all, measured the same way.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from datetime import UTC, datetime
 
 import aiomqtt
 import paho.mqtt.client as mqtt
+from aiohttp import web
 
 
 def payloads(prefix: str, count: int) -> list[tuple[str, bytes]]:
@@ -101,6 +105,41 @@ def bare(host: str, port: int, prefix: str, count: int) -> None:
     print(json.dumps(asyncio.run(listen())), flush=True)
 
 
+def relay(host: str, port: int, prefix: str, ws_port: int) -> None:
+    """The latency baseline: MQTT in, the same bytes out to every WebSocket."""
+    sockets: set[web.WebSocketResponse] = set()
+
+    async def connect(request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        await socket.send_str("{}")  # as the appliance sends the board on connect
+        sockets.add(socket)
+        try:
+            async for _ in socket:
+                pass
+        finally:
+            sockets.discard(socket)
+        return socket
+
+    async def serve() -> None:
+        app = web.Application()
+        app.router.add_get("/ws", connect)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", ws_port).start()
+        async with aiomqtt.Client(host, port) as client:
+            await client.subscribe(f"{prefix}/queues/+")
+            print("ready", flush=True)
+            async for message in client.messages:
+                board = json.loads(message.payload)  # type: ignore[arg-type]
+                text = json.dumps(board, separators=(",", ":"))
+                for socket in list(sockets):
+                    await socket.send_str(text)
+
+    asyncio.run(serve())
+
+
 if __name__ == "__main__":
-    command, host, port, prefix, count = sys.argv[1:6]
-    {"flood": flood, "bare": bare}[command](host, int(port), prefix, int(count))
+    command, host, port, prefix, number = sys.argv[1:6]
+    peers = {"flood": flood, "bare": bare, "relay": relay}
+    peers[command](host, int(port), prefix, int(number))

@@ -28,6 +28,7 @@ import aiomqtt
 
 from appliance.hours import always_open_toml
 from appliance.sign_emulator import PtySign, SignEmulator
+from bench.probe import queue_payload
 from tests.support.mosquitto import Mosquitto, free_port
 
 PREFIX = "hotline/v1"
@@ -49,20 +50,6 @@ def rss_mb(pid: int) -> float:
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
-
-
-def queue_payload(waiting: int) -> bytes:
-    now = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
-    return json.dumps(
-        {
-            "v": 1,
-            "queue": "borger",
-            "name": "Borgere",
-            "ts": now,
-            "waiting": waiting,
-            "longest_wait_s": 30,
-        }
-    ).encode()
 
 
 def config_text(broker: Mosquitto, port: int, sign: str, state: Path) -> str:
@@ -196,17 +183,28 @@ async def ingest(
     return {"rate": rate, "baseline_rate": baseline["rate"], "cpu_s_per_1000": cpu / count * 1000}
 
 
-@contextlib.asynccontextmanager
-async def board_clients(
-    port: int, count: int
-) -> AsyncIterator[list[aiohttp.ClientWebSocketResponse]]:
-    async with aiohttp.ClientSession() as http:
-        sockets = [await http.ws_connect(f"http://127.0.0.1:{port}/ws") for _ in range(count)]
-        for socket in sockets:
-            await socket.receive(timeout=10)  # the board on connect
-        yield sockets
-        for socket in sockets:
-            await socket.close()
+async def probe(broker: Mosquitto, port: int, clients: int, messages: int,
+                rate: float) -> dict[str, list[float]]:  # fmt: skip
+    """bench.probe in its own process: publish times and latency to the last client."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.probe", str(broker.port), str(port), PREFIX,
+        str(clients), str(messages), str(rate), stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, _ = await process.communicate()
+    if process.returncode:
+        raise SystemExit(f"bench.probe failed ({process.returncode})")
+    return dict(json.loads(out))
+
+
+async def relay_latencies(broker: Mosquitto, clients: int, messages: int) -> list[float]:
+    """Baseline: the same probe against a bare MQTT → WebSocket relay."""
+    port = free_port()
+    relay = await run_peer("relay", "127.0.0.1", str(broker.port), PREFIX, str(port))
+    try:
+        return (await probe(broker, port, clients, messages, 10.0))["ws_ms"]
+    finally:
+        relay["process"].terminate()
+        await relay["process"].wait()
 
 
 async def latencies(
@@ -216,10 +214,8 @@ async def latencies(
 
     The sign writes at most every `sign.min_interval_s`, so at 10 msg/s it shows every few
     numbers: a message's sign latency is until the sign shows it or a later one. It is
-    watched on the side, so the publisher keeps its rate.
+    watched here while the probe process publishes and reads the WebSockets.
     """
-    ws_times: list[float] = []
-    sent_at: list[float] = []
     shown: list[tuple[float, int]] = []  # (when, number) as the sign changed
 
     async def watch_sign() -> None:
@@ -232,33 +228,28 @@ async def latencies(
                     shown.append((now, int(found) - 100))
 
     watcher = asyncio.create_task(watch_sign())
-    async with (
-        board_clients(port, clients) as sockets,
-        aiomqtt.Client("127.0.0.1", broker.port) as publisher,
-    ):
-        for number in range(messages):
-            waiting = 100 + number
-            marker = f'"waiting":{waiting},'.encode()
-            sent = time.perf_counter()
-            sent_at.append(sent)
-            await publisher.publish(f"{PREFIX}/queues/borger", queue_payload(waiting), qos=0)
-            last = 0.0
-            for socket in sockets:
-                while True:
-                    message = await socket.receive(timeout=10)
-                    if isinstance(message.data, str) and marker in message.data.encode():
-                        last = max(last, time.perf_counter())
-                        break
-            ws_times.append((last - sent) * 1000)
-            await asyncio.sleep(max(0.0, 1 / rate - (time.perf_counter() - sent)))
-        await asyncio.sleep(1.0)  # the sign's last write
+    measured = await probe(broker, port, clients, messages, rate)
+    await asyncio.sleep(1.0)  # the sign's last write
     watcher.cancel()
     sign_times = []
-    for number, sent in enumerate(sent_at):
+    for number, sent in enumerate(measured["sent"]):
         seen = [when for when, shown_number in shown if shown_number >= number and when >= sent]
         if seen:
             sign_times.append((min(seen) - sent) * 1000)
-    return {"ws": ws_times, "sign": sign_times}
+    return {"ws": measured["ws_ms"], "sign": sign_times}
+
+
+@contextlib.asynccontextmanager
+async def board_clients(
+    port: int, count: int
+) -> AsyncIterator[list[aiohttp.ClientWebSocketResponse]]:
+    async with aiohttp.ClientSession() as http:
+        sockets = [await http.ws_connect(f"http://127.0.0.1:{port}/ws") for _ in range(count)]
+        for socket in sockets:
+            await socket.receive(timeout=10)  # the board on connect
+        yield sockets
+        for socket in sockets:
+            await socket.close()
 
 
 async def burst(broker: Mosquitto, port: int, size: int) -> float:
@@ -318,6 +309,10 @@ async def run(soak_s: float, out: Path) -> list[list[str]]:
     )  # fmt: skip
     await compiling.wait()
     baseline_start = statistics.median([await bare_server_start() for _ in range(3)])
+    relay_ws = {
+        1: await relay_latencies(broker, 1, 600),
+        50: await relay_latencies(broker, 50, 300),
+    }
     starts = []
     for _ in range(2):  # two starts and stops; the third one stays for the rest
         probe = Appliance(config, port)
@@ -369,14 +364,16 @@ async def run(soak_s: float, out: Path) -> list[list[str]]:
                 )
             )
 
-            steady = await latencies(broker, port, emulator, 1, 200, 10.0)
-            fan = await latencies(broker, port, emulator, 50, 100, 10.0)
+            steady = await latencies(broker, port, emulator, 1, 600, 10.0)
+            fan = await latencies(broker, port, emulator, 50, 300, 10.0)
             results["latency_ms"] = {
                 k: {"p50": percentile(v, 0.5), "p99": percentile(v, 0.99)}
                 for k, v in (
                     ("ws", steady["ws"]),
                     ("sign", steady["sign"]),
                     ("ws_50_clients", fan["ws"]),
+                    ("relay_ws", relay_ws[1]),
+                    ("relay_ws_50_clients", relay_ws[50]),
                 )
             }
             lat = results["latency_ms"]
@@ -384,7 +381,7 @@ async def run(soak_s: float, out: Path) -> list[list[str]]:
                 row(
                     "publish → WebSocket p50 / p99 (10 msg/s)",
                     f"{lat['ws']['p50']:.1f} / {lat['ws']['p99']:.1f} ms",
-                    "",
+                    f"{lat['relay_ws']['p50']:.1f} / {lat['relay_ws']['p99']:.1f} ms bare relay",
                     "p99 ≤ 3 ms",
                     lat["ws"]["p99"] <= 3.0,
                 )
@@ -393,7 +390,8 @@ async def run(soak_s: float, out: Path) -> list[list[str]]:
                 row(
                     "publish → last of 50 WebSockets p50 / p99",
                     f"{lat['ws_50_clients']['p50']:.1f} / {lat['ws_50_clients']['p99']:.1f} ms",
-                    f"1 client: {lat['ws']['p99']:.1f} ms",
+                    f"{lat['relay_ws_50_clients']['p50']:.1f} / "
+                    f"{lat['relay_ws_50_clients']['p99']:.1f} ms bare relay",
                     "p99 ≤ 6 ms",
                     lat["ws_50_clients"]["p99"] <= 6.0,
                 )

@@ -58,8 +58,8 @@ class ViewPublisher:
                 pass
             rendered_at = loop.time()
             view = self.view()
+            self.views.publish(encode_view(view))  # first: the web's one task wakes first
             self.models.publish(view)
-            self.views.publish(encode_view(view))
             self.renders += 1
             # A big board (thousands of agents in a reconnect storm) renders slowly; never
             # spend more than a fifth of the time rendering, so the feed keeps up.

@@ -20,6 +20,7 @@ from aiohttp import WSMsgType, web
 
 from appliance.health import HealthReport
 from appliance.signal import Latest
+from wallboard.fanout import BoardFanout
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class WebDeps:
 
 DEPS = web.AppKey("deps", WebDeps)
 SOCKETS = web.AppKey("sockets", set[web.WebSocketResponse])
+FANOUT = web.AppKey("fanout", BoardFanout)
 PAGES = web.AppKey("pages", dict[str, str])
 
 
@@ -242,9 +244,12 @@ async def board_socket(request: web.Request) -> web.WebSocketResponse:
     socket = web.WebSocketResponse(heartbeat=20, max_msg_size=4096, compress=False)
     await socket.prepare(request)
     request.app[SOCKETS].add(socket)
+    fanout = request.app[FANOUT]
     try:
         async with asyncio.TaskGroup() as group:
-            sender = group.create_task(_send_boards(socket, deps), name="ws-send")
+            sender = group.create_task(
+                fanout.follow(socket, request.transport, deps.render_board()), name="ws-send"
+            )
             async for message in socket:  # reading is how a close is noticed
                 if message.type == WSMsgType.ERROR:
                     break
@@ -254,14 +259,6 @@ async def board_socket(request: web.Request) -> web.WebSocketResponse:
     finally:
         request.app[SOCKETS].discard(socket)
     return socket
-
-
-async def _send_boards(socket: web.WebSocketResponse, deps: WebDeps) -> None:
-    seen = deps.views.version
-    await socket.send_frame(deps.render_board(), WSMsgType.TEXT)
-    while not socket.closed:
-        seen, body = await deps.views.wait_newer(seen)
-        await socket.send_frame(body, WSMsgType.TEXT)  # encoded once for every client
 
 
 async def _close_sockets(app: web.Application) -> None:
@@ -275,6 +272,7 @@ def create_app(deps: WebDeps) -> web.Application:
     app = web.Application(middlewares=[security_headers, allowed_networks])
     app[DEPS] = deps
     app[SOCKETS] = set()
+    app[FANOUT] = BoardFanout(deps.views)
     app[LIMIT] = RateLimit()
     app[PAGES] = {name: _page(deps, name) for name in ("index.html", "stats.html")}
     app.on_shutdown.append(_close_sockets)
@@ -307,6 +305,6 @@ async def serve(
         log.info("wallboard on %s://%s:%d", "https" if tls else "http", host, bound)
         if on_ready:
             on_ready(bound)
-        await asyncio.Event().wait()
+        await app[FANOUT].run()
     finally:
         await runner.cleanup()

@@ -1,0 +1,145 @@
+"""A lean latency probe: publish → the board on every WebSocket, timed from outside.
+
+    python -m bench.probe MQTT_PORT WS_PORT PREFIX CLIENTS MESSAGES RATE
+
+A process of its own with raw sockets (MQTT 3.1.1 PUBLISH written by hand, WebSocket
+frames read by hand, one epoll), so what it measures is the appliance and the network
+between, not an asyncio client's own work: with 50 aiohttp clients in one event loop the
+client's decoding alone took several milliseconds per message. Prints one JSON line:
+{"sent": [perf_counter at each publish], "ws_ms": [latency to the last client]}.
+perf_counter is CLOCK_MONOTONIC, the same clock in every process on the machine.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import selectors
+import socket
+import sys
+import time
+
+
+def _remaining_length(size: int) -> bytes:
+    encoded = bytearray()
+    while True:
+        size, digit = divmod(size, 128)
+        encoded.append(digit | (0x80 if size else 0))
+        if not size:
+            return bytes(encoded)
+
+
+def mqtt_connect(port: int) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    client_id = f"probe-{os.getpid()}".encode()
+    body = b"\x00\x04MQTT\x04\x02\x00\x3c" + len(client_id).to_bytes(2, "big") + client_id
+    sock.sendall(b"\x10" + _remaining_length(len(body)) + body)
+    if sock.recv(4)[:1] != b"\x20":
+        raise SystemExit("no CONNACK from the broker")
+    return sock
+
+
+def mqtt_publish(topic: str, payload: bytes) -> bytes:
+    name = topic.encode()
+    body = len(name).to_bytes(2, "big") + name + payload
+    return b"\x30" + _remaining_length(len(body)) + body
+
+
+class BoardSocket:
+    """A WebSocket client that reads the server's (unmasked, unfragmented) frames and
+    answers its pings."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall(
+            f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+        self.buffer = b""
+        while b"\r\n\r\n" not in self.buffer:
+            self.buffer += self.sock.recv(4096)
+        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        if b" 101 " not in head.split(b"\r\n", 1)[0]:
+            raise SystemExit(f"no WebSocket: {head[:200]!r}")
+        self.sock.setblocking(False)
+
+    def frames(self) -> list[bytes]:
+        """The whole frames read so far."""
+        with contextlib.suppress(BlockingIOError):
+            self.buffer += self.sock.recv(1 << 16)
+        found = []
+        while len(self.buffer) >= 2:
+            size, start = self.buffer[1] & 0x7F, 2
+            if size == 126:
+                size, start = int.from_bytes(self.buffer[2:4], "big"), 4
+            elif size == 127:
+                size, start = int.from_bytes(self.buffer[2:10], "big"), 10
+            if len(self.buffer) < start + size:
+                break
+            opcode, payload = self.buffer[0] & 0x0F, self.buffer[start : start + size]
+            self.buffer = self.buffer[start + size :]
+            if opcode == 0x9:  # ping (the server's heartbeat): pong, masked as clients must
+                mask = os.urandom(4)
+                masked = bytes(byte ^ mask[i % 4] for i, byte in enumerate(payload))
+                self.sock.sendall(bytes([0x8A, 0x80 | len(payload)]) + mask + masked)
+            else:
+                found.append(payload)
+        return found
+
+
+def queue_payload(waiting: int) -> bytes:
+    now = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+    body = {"v": 1, "queue": "borger", "name": "Borgere", "ts": now, "waiting": waiting,
+            "longest_wait_s": 30}  # fmt: skip
+    return json.dumps(body).encode()
+
+
+def measure(
+    mqtt_port: int, ws_port: int, prefix: str, clients: int, messages: int, rate: float
+) -> dict[str, list[float]]:
+    boards = [BoardSocket(ws_port) for _ in range(clients)]
+    selector = selectors.DefaultSelector()
+    for board in boards:
+        selector.register(board.sock, selectors.EVENT_READ, board)
+    deadline = time.monotonic() + 10
+    waiting_for = set(boards)
+    while waiting_for and time.monotonic() < deadline:  # the board each gets on connect
+        for key, _ in selector.select(1):
+            if key.data.frames():
+                waiting_for.discard(key.data)
+    publisher = mqtt_connect(mqtt_port)
+    sent_at: list[float] = []
+    latencies: list[float] = []
+    for number in range(messages):
+        waiting = 100 + number
+        marker = f'"waiting":{waiting},'.encode()
+        packet = mqtt_publish(f"{prefix}/queues/borger", queue_payload(waiting))
+        sent = time.perf_counter()
+        publisher.sendall(packet)
+        sent_at.append(sent)
+        missing, last = set(boards), sent
+        deadline = time.monotonic() + 10
+        while missing and time.monotonic() < deadline:
+            for key, _ in selector.select(1):
+                now = time.perf_counter()
+                if any(marker in frame for frame in key.data.frames()):
+                    missing.discard(key.data)
+                    last = max(last, now)
+        if missing:
+            raise SystemExit(f"message {number}: {len(missing)} clients never saw it")
+        latencies.append((last - sent) * 1000)
+        time.sleep(max(0.0, 1 / rate - (time.perf_counter() - sent)))
+    publisher.sendall(b"\xe0\x00")  # DISCONNECT
+    return {"sent": sent_at, "ws_ms": latencies}
+
+
+if __name__ == "__main__":
+    mqtt_port, ws_port, prefix, clients, messages, rate = sys.argv[1:7]
+    result = measure(int(mqtt_port), int(ws_port), prefix, int(clients), int(messages),
+                     float(rate))  # fmt: skip
+    print(json.dumps(result), flush=True)
