@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import paho.mqtt.client as paho
 import pytest
 
 from appliance.contract import Topics
-from appliance.mqtt import Backoff
+from appliance.mqtt import Backoff, MqttLink
 from appliance.service import Appliance
 from tests.conftest import board_until, link_status_until, make_config, running, until
 from tests.support.mosquitto import Mosquitto
+from tests.support.tasks import beside
 from tests.support.tls import make_certificates, password_file
 
 
@@ -140,3 +143,70 @@ async def test_a_broker_that_never_answers_is_explained_and_retried(topics: Topi
             writer.close()
         server.close()
         await server.wait_closed()
+
+
+def publish_in_a_thread(port: int, tls_ca: Path | None, bodies: list[bytes], topic: str,
+                        done: threading.Event) -> threading.Thread:  # fmt: skip
+    """paho on its own thread: the test's event loop may block meanwhile."""
+
+    def publish() -> None:
+        client = paho.Client(paho.CallbackAPIVersion.VERSION2)
+        if tls_ca is not None:
+            client.tls_set(ca_certs=str(tls_ca))
+            client.username_pw_set("favrskov", "s3cret-favrskov")
+        client.connect("127.0.0.1", port)
+        client.loop_start()
+        for info in [client.publish(topic, body, qos=0) for body in bodies]:
+            info.wait_for_publish(timeout=30)
+        done.set()
+        client.disconnect()
+        client.loop_stop()
+
+    thread = threading.Thread(target=publish)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["plain", "tls"])
+async def test_a_flood_arrives_whole_and_in_order(
+    tls: bool, tls_broker: tuple[Mosquitto, Path], broker: Mosquitto, tmp_path: Path,
+    topics: Topics,
+) -> None:  # fmt: skip
+    """Packets are read ahead in 64 KiB chunks: ones split across chunks, bigger than a
+    chunk, or many in one each arrive once and in order, and none waits in the buffer."""
+    if tls:
+        target, ca = tls_broker
+        config = make_config(
+            f"mqtts://127.0.0.1:{target.port}", topics, ca_file=str(ca), username="favrskov",
+            password_file=secret(tmp_path, "s3cret-favrskov"),
+        )  # fmt: skip
+    else:
+        target, config = broker, make_config(broker.url, topics)
+    sizes = [10, 3000, 70_000, 200, 131_072, *range(1, 300)]
+    bodies = [number.to_bytes(4, "big") + bytes(size) for number, size in enumerate(sizes)]
+    got: list[bytes] = []
+    all_sent, all_got = threading.Event(), asyncio.Event()
+
+    def collect(topic: str, payload: bytes) -> None:
+        if not got:  # hold the loop until the broker has it all: packets pile up unread
+            assert all_sent.wait(timeout=30)
+        got.append(payload)
+        if len(got) == len(sizes):
+            all_got.set()
+
+    link = MqttLink(config.mqtt, client_id="flood-test", subscriptions=[f"{topics.prefix}/flood"],
+                    on_message=collect)  # fmt: skip
+    async with beside(link.run(), "link"):
+        async with asyncio.timeout(10):
+            while link.status.value:  # "" once connected and subscribed
+                await link.status.wait_newer(link.status.version)
+        publisher = publish_in_a_thread(
+            target.port, ca if tls else None, bodies, f"{topics.prefix}/flood", all_sent
+        )
+        try:
+            async with asyncio.timeout(30):
+                await all_got.wait()
+        finally:
+            publisher.join(timeout=30)
+    assert [int.from_bytes(body[:4], "big") for body in got] == list(range(len(sizes)))
+    assert [len(body) - 4 for body in got] == sizes
