@@ -96,6 +96,9 @@ class HistoryRecorder:
         self._last_board = board
 
     def _observe_agents(self, board: Board, stamp: str) -> None:
+        if len(self._agents) > len(board.agents):  # forget who left (a burst's thousands)
+            for gone in self._agents.keys() - board.agents.keys():
+                del self._agents[gone]
         for agent, entry in board.agents.items():
             state = entry.state
             if self._agents.get(agent) != state.state:
