@@ -2,7 +2,7 @@
 
     python -m bench.peers flood HOST PORT PREFIX COUNT
     python -m bench.peers bare HOST PORT PREFIX COUNT
-    python -m bench.peers relay HOST PORT PREFIX WS_PORT
+    python -m bench.peers relay HOST PORT PREFIX WS_PORT BOARD_BYTES
 
 `flood` publishes COUNT contract messages (QoS 0) as fast as paho can. `bare` subscribes
 to the contract with aiomqtt (as the appliance does), decodes each payload with json.loads
@@ -105,8 +105,9 @@ def bare(host: str, port: int, prefix: str, count: int) -> None:
     print(json.dumps(asyncio.run(listen())), flush=True)
 
 
-def relay(host: str, port: int, prefix: str, ws_port: int) -> None:
-    """The latency baseline: MQTT in, the same bytes out to every WebSocket."""
+def relay(host: str, port: int, prefix: str, ws_port: int, board_bytes: int) -> None:
+    """The latency baseline: MQTT in, JSON out to every WebSocket, padded to `board_bytes`
+    (the size of the appliance's board, so both move the same bytes)."""
     sockets: set[web.WebSocketResponse] = set()
 
     async def connect(request: web.Request) -> web.WebSocketResponse:
@@ -132,6 +133,7 @@ def relay(host: str, port: int, prefix: str, ws_port: int) -> None:
             print("ready", flush=True)
             async for message in client.messages:
                 board = json.loads(message.payload)  # type: ignore[arg-type]
+                board["padding"] = "x" * max(0, board_bytes - len(message.payload))  # type: ignore[arg-type]
                 text = json.dumps(board, separators=(",", ":"))
                 for socket in list(sockets):
                     await socket.send_str(text)
@@ -140,6 +142,6 @@ def relay(host: str, port: int, prefix: str, ws_port: int) -> None:
 
 
 if __name__ == "__main__":
-    command, host, port, prefix, number = sys.argv[1:6]
+    command, host, port, prefix, *numbers = sys.argv[1:]
     peers = {"flood": flood, "bare": bare, "relay": relay}
-    peers[command](host, int(port), prefix, int(number))
+    peers[command](host, int(port), prefix, *map(int, numbers))  # type: ignore[operator]

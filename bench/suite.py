@@ -214,10 +214,14 @@ async def probe(broker: Mosquitto, port: int, clients: int, messages: int,
     return dict(json.loads(out))
 
 
-async def relay_latencies(broker: Mosquitto, clients: int, messages: int) -> list[float]:
-    """Baseline: the same probe against a bare MQTT → WebSocket relay."""
+async def relay_latencies(
+    broker: Mosquitto, clients: int, messages: int, board_bytes: int
+) -> list[float]:
+    """Baseline: the same probe against a bare MQTT → WebSocket relay sending as many bytes."""
     port = free_port()
-    relay = await run_peer("relay", "127.0.0.1", str(broker.port), PREFIX, str(port))
+    relay = await run_peer(
+        "relay", "127.0.0.1", str(broker.port), PREFIX, str(port), str(board_bytes)
+    )
     try:
         return (await probe(broker, port, clients, messages, 10.0))["ws_ms"]
     finally:
@@ -301,6 +305,41 @@ async def burst(broker: Mosquitto, port: int, size: int) -> float:
         return took
 
 
+EVENING_AGENTS = 20  # about twenty staff on the phones, as the hotline has
+
+
+async def evening(broker: Mosquitto) -> None:
+    """The board of an ordinary evening: the borger queue and twenty agents (retained)."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+    states = ("available", "busy", "busy", "wrap_up", "paused")
+    async with aiomqtt.Client("127.0.0.1", broker.port) as setup:
+        await setup.publish(f"{PREFIX}/system/status", b"online", qos=1, retain=True)
+        await setup.publish(f"{PREFIX}/queues/borger", queue_payload(0), qos=1, retain=True)
+        for number in range(EVENING_AGENTS):
+            body = {"v": 1, "agent": f"e{number}", "name": f"Medarbejder {number}",
+                    "site": "favrskov", "state": states[number % 5], "ts": now,
+                    "queues": ["borger"]}  # fmt: skip
+            await setup.publish(f"{PREFIX}/agents/e{number}", json.dumps(body), qos=1, retain=True)
+
+
+async def without_flood_agents(broker: Mosquitto) -> None:
+    """The ingest flood's 200 agents gone again, so latency is measured on an evening."""
+    async with aiomqtt.Client("127.0.0.1", broker.port) as publisher:
+        for number in range(200):
+            await publisher.publish(f"{PREFIX}/agents/b{number}", b"", qos=1, retain=True)
+
+
+async def board_bytes(port: int) -> int:
+    """The size of the appliance's board once the evening's agents are on it."""
+    async with aiohttp.ClientSession() as http, asyncio.timeout(30):
+        while True:
+            async with http.get(f"http://127.0.0.1:{port}/api/board") as reply:
+                body = await reply.read()
+            if len(json.loads(body)["agents"]) >= EVENING_AGENTS:
+                return len(body)
+            await asyncio.sleep(0.05)  # polling a starting process
+
+
 def row(name: str, figure: str, baseline: str, target: str, ok: bool | None) -> list[str]:
     return [name, figure, baseline, target, "" if ok is None else ("ok" if ok else "MISSED")]
 
@@ -317,9 +356,7 @@ async def run(soak_s: float, out: Path) -> list[list[str]]:
     config.write_text(config_text(broker, port, pty.device, work))
     rows: list[list[str]] = []
     results: dict[str, Any] = {}
-    async with aiomqtt.Client("127.0.0.1", broker.port) as setup:
-        await setup.publish(f"{PREFIX}/system/status", b"online", qos=1, retain=True)
-        await setup.publish(f"{PREFIX}/queues/borger", queue_payload(0), qos=1, retain=True)
+    await evening(broker)
     # As installed by the package (pip compiles on install), not compiling at every start.
     compiling = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "compileall", "-q", "appliance", "wallboard",
@@ -328,15 +365,17 @@ async def run(soak_s: float, out: Path) -> list[list[str]]:
     await compiling.wait()
     baseline_start = statistics.median([await bare_server_start() for _ in range(3)])
     results["rss_libraries_mb"] = rss_libraries = await libraries_rss()
-    relay_ws = {
-        1: await relay_latencies(broker, 1, 600),
-        50: await relay_latencies(broker, 50, 300),
-    }
-    starts = []
+    starts, size = [], 0
     for _ in range(2):  # two starts and stops; the third one stays for the rest
         probe = Appliance(config, port)
         starts.append(await first_served(f"http://127.0.0.1:{port}/api/board", probe.started))
+        size = await board_bytes(port)
         probe.stop()
+    relay_ws = {
+        1: await relay_latencies(broker, 1, 600, size),
+        50: await relay_latencies(broker, 50, 300, size),
+    }
+    results["board_bytes"] = size
     app = Appliance(config, port)
     try:
         starts.append(await first_served(f"http://127.0.0.1:{port}/api/board", app.started))
@@ -383,6 +422,7 @@ async def run(soak_s: float, out: Path) -> list[list[str]]:
                 )
             )
 
+            await without_flood_agents(broker)
             steady = await latencies(broker, port, emulator, 1, 600, 10.0)
             fan = await latencies(broker, port, emulator, 50, 300, 10.0)
             results["latency_ms"] = {
@@ -400,7 +440,8 @@ async def run(soak_s: float, out: Path) -> list[list[str]]:
                 row(
                     "publish → WebSocket p50 / p99 (10 msg/s)",
                     f"{lat['ws']['p50']:.1f} / {lat['ws']['p99']:.1f} ms",
-                    f"{lat['relay_ws']['p50']:.1f} / {lat['relay_ws']['p99']:.1f} ms bare relay",
+                    f"{lat['relay_ws']['p50']:.1f} / {lat['relay_ws']['p99']:.1f} ms bare relay"
+                    f" ({size:,} B boards)",
                     "p99 ≤ 3 ms",
                     lat["ws"]["p99"] <= 3.0,
                 )
