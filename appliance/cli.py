@@ -41,7 +41,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         config.site.id,
         json.dumps(redacted(config), ensure_ascii=False),
     )
-    run_until_stopped(Appliance(config).run)
+    run_until_stopped(Appliance(config, freeze_start=True).run)
     return 0
 
 

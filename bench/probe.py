@@ -5,9 +5,11 @@
 A process of its own with raw sockets (MQTT 3.1.1 PUBLISH written by hand, WebSocket
 frames read by hand, one epoll), so what it measures is the appliance and the network
 between, not an asyncio client's own work: with 50 aiohttp clients in one event loop the
-client's decoding alone took several milliseconds per message. Prints one JSON line:
-{"sent": [perf_counter at each publish], "ws_ms": [latency to the last client]}.
-perf_counter is CLOCK_MONOTONIC, the same clock in every process on the machine.
+client's decoding alone took several milliseconds per message. A board's arrival is the
+kernel's receive timestamp of its bytes (SO_TIMESTAMPNS), not when this process got round
+to reading them: with 50 sockets read one after another, the probe's own turn would count.
+Prints one JSON line: {"sent": [CLOCK_REALTIME at each publish, s], "ws_ms": [latency to
+the last client]}; the kernel stamps with CLOCK_REALTIME, so the probe sends by it too.
 """
 
 from __future__ import annotations
@@ -18,8 +20,12 @@ import json
 import os
 import selectors
 import socket
+import struct
 import sys
 import time
+
+SO_TIMESTAMPNS = 35  # Linux; Python's socket module does not name it
+TIMESPEC = struct.Struct("@qq")
 
 
 def _remaining_length(size: int) -> bytes:
@@ -60,6 +66,7 @@ class BoardSocket:
             f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
             "Sec-WebSocket-Version: 13\r\n\r\n".encode()
         )
+        self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         self.buffer = b""
         while b"\r\n\r\n" not in self.buffer:
             self.buffer += self.sock.recv(4096)
@@ -68,10 +75,16 @@ class BoardSocket:
             raise SystemExit(f"no WebSocket: {head[:200]!r}")
         self.sock.setblocking(False)
 
-    def frames(self) -> list[bytes]:
-        """The whole frames read so far."""
+    def frames(self) -> list[tuple[float, bytes]]:
+        """The whole frames completed by this read, each with the kernel's time of arrival."""
+        arrived = time.time()
         with contextlib.suppress(BlockingIOError):
-            self.buffer += self.sock.recv(1 << 16)
+            data, ancillary, _, _ = self.sock.recvmsg(1 << 16, socket.CMSG_SPACE(TIMESPEC.size))
+            self.buffer += data
+            for level, kind, value in ancillary:
+                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                    seconds, nanoseconds = TIMESPEC.unpack(value[: TIMESPEC.size])
+                    arrived = seconds + nanoseconds / 1e9
         found = []
         while len(self.buffer) >= 2:
             size, start = self.buffer[1] & 0x7F, 2
@@ -88,7 +101,7 @@ class BoardSocket:
                 masked = bytes(byte ^ mask[i % 4] for i, byte in enumerate(payload))
                 self.sock.sendall(bytes([0x8A, 0x80 | len(payload)]) + mask + masked)
             else:
-                found.append(payload)
+                found.append((arrived, payload))
         return found
 
 
@@ -119,21 +132,21 @@ def measure(
         waiting = 100 + number
         marker = f'"waiting":{waiting},'.encode()
         packet = mqtt_publish(f"{prefix}/queues/borger", queue_payload(waiting))
-        sent = time.perf_counter()
+        sent = time.time()
         publisher.sendall(packet)
         sent_at.append(sent)
         missing, last = set(boards), sent
         deadline = time.monotonic() + 10
         while missing and time.monotonic() < deadline:
             for key, _ in selector.select(1):
-                now = time.perf_counter()
-                if any(marker in frame for frame in key.data.frames()):
-                    missing.discard(key.data)
-                    last = max(last, now)
+                for arrived, frame in key.data.frames():
+                    if marker in frame:
+                        missing.discard(key.data)
+                        last = max(last, arrived)
         if missing:
             raise SystemExit(f"message {number}: {len(missing)} clients never saw it")
         latencies.append((last - sent) * 1000)
-        time.sleep(max(0.0, 1 / rate - (time.perf_counter() - sent)))
+        time.sleep(max(0.0, 1 / rate - (time.time() - sent)))
     publisher.sendall(b"\xe0\x00")  # DISCONNECT
     return {"sent": sent_at, "ws_ms": latencies}
 

@@ -81,3 +81,24 @@ async def test_a_stalled_client_holds_nobody_up_and_catches_up_with_the_newest()
         views.publish(board(301))
         assert await newest(stalled, 301) == 301
         assert await newest(fast, 301) == 301
+
+
+async def test_frames_of_every_length_encoding_arrive_whole() -> None:
+    # 7-bit, 16-bit and 64-bit payload lengths, at each boundary.
+    sizes = [0, 125, 126, 65535, 65536, 200_000]
+    views = Latest(b"{}")
+    fanout = BoardFanout(views)
+    async with (
+        serving(fanout, views) as url,
+        aiohttp.ClientSession() as http,
+        http.ws_connect(url, max_msg_size=1 << 20) as client,
+    ):
+        assert (await client.receive(timeout=10)).data == "{}"
+        await until(lambda: fanout.clients == 1, what="the client to join the broadcast")
+        for size in sizes:
+            body = b"x" * size
+            views.publish(body)
+            message = await client.receive(timeout=10)
+            assert message.type == aiohttp.WSMsgType.TEXT
+            assert message.data == body.decode()
+            await until(lambda: fanout.clients == 1, what="the client to keep up")
