@@ -15,7 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import tzinfo
 from typing import Any, NoReturn
 
-from PIL import Image
+# ImageFile is what PIL imports at the first tobytes(): imported at start, not amid a
+# burst, where its long-lived module objects would pin the burst's memory.
+from PIL import Image, ImageFile  # noqa: F401
 
 from appliance.clock import Clock
 from appliance.config import DesksConfig, OledConfig

@@ -25,6 +25,9 @@ from appliance.store import AsyncStore, Row
 
 log = logging.getLogger(__name__)
 MAX_PENDING_ROWS = 20_000  # a day of a busy evening; beyond it the oldest go first
+# A reconnect storm brings thousands of agent rows at once: written in batches of this size
+# rather than all held until the next flush (they would pin memory the process keeps).
+FLUSH_AT_ROWS = 1_000
 
 
 @dataclass(slots=True)
@@ -33,6 +36,9 @@ class Pending:
     agent_events: list[Row] = field(default_factory=list)
     events: list[Row] = field(default_factory=list)
     daily: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+
+    def rows(self) -> int:
+        return len(self.snapshots) + len(self.agent_events) + len(self.events)
 
     def take(self) -> Pending:
         taken = Pending(self.snapshots, self.agent_events, self.events, dict(self.daily))
@@ -168,10 +174,11 @@ class HistoryRecorder:
         for row in await self._store.run(lambda store: store.daily(day, day)):
             self.pending.daily[(row["day"], row["queue"])] = row
 
-    async def flush(self) -> None:
+    async def flush(self) -> bool:
+        """Write what is pending; False if the disk refused it (it is kept for later)."""
         batch = self.pending.take()
         if not (batch.snapshots or batch.agent_events or batch.events or batch.daily):
-            return
+            return True
         try:
             await self._store.run(
                 lambda store: store.write_batch(
@@ -182,13 +189,14 @@ class HistoryRecorder:
             dropped = self.pending.put_back(batch)
             self._outputs.error("history", f"cannot write: {error}")
             log.error("history not written (kept in memory, %d rows dropped): %s", dropped, error)
-            return
+            return False
         self._outputs.ok("history")
         # Today's rows stay in memory for their peaks; older days are done.
         today = max((day for day, _ in batch.daily), default="")
         self.pending.daily = {
             key: row for key, row in self.pending.daily.items() if key[0] >= today
         }
+        return True
 
     async def prune(self) -> None:
         config = self._config
@@ -205,6 +213,7 @@ class HistoryRecorder:
         seen = -1
         next_flush = self._clock.monotonic() + config.flush_interval_s
         next_prune = self._clock.monotonic()
+        writable = True
         try:
             while True:
                 wait = min(config.snapshot_interval_s, next_flush - self._clock.monotonic())
@@ -215,8 +224,9 @@ class HistoryRecorder:
                     pass
                 self.observe(self._boards.value)
                 now = self._clock.monotonic()
-                if now >= next_flush:
-                    await self.flush()
+                # Early for a storm, but a failing disk is tried only at the interval.
+                if now >= next_flush or (writable and self.pending.rows() >= FLUSH_AT_ROWS):
+                    writable = await self.flush()
                     next_flush = now + config.flush_interval_s
                 if now >= next_prune:
                     await self.prune()
