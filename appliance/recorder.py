@@ -103,8 +103,8 @@ class HistoryRecorder:
 
     def _observe_agents(self, board: Board, stamp: str) -> None:
         if len(self._agents) > len(board.agents):  # forget who left (a burst's thousands)
-            for gone in self._agents.keys() - board.agents.keys():
-                del self._agents[gone]
+            # A new dict: one emptied by deleting keeps the table its thousands needed.
+            self._agents = {a: s for a, s in self._agents.items() if a in board.agents}
         for agent, entry in board.agents.items():
             state = entry.state
             if self._agents.get(agent) != state.state:

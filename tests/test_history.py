@@ -23,9 +23,10 @@ from appliance.recorder import HistoryRecorder
 from appliance.service import Appliance
 from appliance.signal import Latest
 from appliance.store import AsyncStore, Store
-from tests.conftest import make_config, running
+from tests.conftest import make_config, running, until
 from tests.support import payloads
 from tests.support.mosquitto import Mosquitto
+from tests.support.tasks import beside
 
 NOW = datetime(2026, 11, 28, 18, 0, tzinfo=UTC)  # 19:00 in Copenhagen
 P = "hotline/v1"
@@ -133,6 +134,42 @@ async def test_a_failing_disk_keeps_rows_in_memory_and_says_so(tmp_path: Path) -
     assert outputs.states["history"][0] is False
     assert len(recorder.pending.snapshots) == 1
     await store.close()
+
+
+async def test_a_storm_is_written_in_batches_and_a_failing_disk_not_hammered(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    feed = Feed()  # its clock stands still: the minute's flush never comes
+    store = AsyncStore(tmp_path / "hotline.db")
+    await store.open()
+    recorder = HistoryRecorder(
+        feed.boards, store, feed.clock, HistoryConfig(), Outputs(), observe_pause_s=0.01
+    )
+
+    async def written() -> int:
+        return await store.run(lambda s: s.db.table("agent_events").count)
+
+    async with beside(recorder.run(), "history"):
+        for number in range(2500):  # a reconnect storm's agents
+            feed.message(f"agents/s{number}", payloads.agent(f"s{number}"))
+            if number % 100 == 0:
+                await asyncio.sleep(0)
+        async with asyncio.timeout(10):
+            while await written() < 2000:
+                await asyncio.sleep(0.02)  # polling the database another thread writes
+        assert len(recorder.pending.agent_events) < 1000
+        await store.run(lambda s: s.db.conn.close())  # the disk is gone
+        for number in range(2500, 3700):
+            feed.message(f"agents/s{number}", payloads.agent(f"s{number}"))
+        await until(lambda: "history not written" in caplog.text, what="the failure logged")
+        for number in range(3700, 3703):  # three more rounds of the recorder's loop
+            feed.message(f"agents/s{number}", payloads.agent(f"s{number}"))
+            await until(
+                lambda: recorder.pending.agent_events[-1]["agent"] == f"s{number}",  # noqa: B023
+                what="the recorder to see it",
+            )
+        assert caplog.text.count("history not written") == 1  # not retried every round
+        assert len(recorder.pending.agent_events) >= 1000  # kept for the next flush
 
 
 async def test_history_api_export_and_stats_page(
