@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Literal, TypeAlias, TypeVar
+from typing import Annotated, Generic, Literal, TypeAlias, TypeVar
 
 import msgspec
 
@@ -334,6 +335,31 @@ def _decode_queue(queue: str, payload: bytes) -> QueueUpdate:
     return QueueUpdate(queue, state)
 
 
+H = TypeVar("H", bound=Hashable)
+
+
+class _Shared(Generic[H]):
+    """One copy of each value that many payloads repeat. In a reconnect storm thousands of
+    agents name the same site and queues; each decoded its own copies. Bounded, since the
+    values come from the network."""
+
+    def __init__(self, limit: int = 1024) -> None:
+        self._values: dict[H, H] = {}
+        self._limit = limit
+
+    def __call__(self, value: H) -> H:
+        found = self._values.get(value)
+        if found is None:
+            if len(self._values) >= self._limit:
+                self._values.clear()
+            found = self._values[value] = value
+        return found
+
+
+_sites: _Shared[str] = _Shared()
+_queue_lists: _Shared[tuple[str, ...]] = _Shared()
+
+
 def _decode_agent(agent: str, payload: bytes) -> AgentUpdate:
     if not payload:
         return AgentUpdate(agent, None)
@@ -344,7 +370,10 @@ def _decode_agent(agent: str, payload: bytes) -> AgentUpdate:
     name, reason = _clean_optional(state.name), _clean_optional(state.reason)
     if (name, reason) != (state.name, state.reason):
         state = msgspec.structs.replace(state, name=name, reason=reason)
-    return AgentUpdate(agent, state)
+    # Still this function's own struct, so sharing its values with others is safe.
+    msgspec.structs.force_setattr(state, "site", _sites(state.site))
+    msgspec.structs.force_setattr(state, "queues", _queue_lists(state.queues))
+    return AgentUpdate(state.agent, state)  # the payload's id, equal to the topic's: one string
 
 
 def _decode_ticker(target: str, payload: bytes) -> TickerUpdate:

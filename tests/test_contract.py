@@ -48,6 +48,23 @@ def test_the_contracts_own_examples_decode() -> None:
     assert agent.state.reason == "Frokost"
 
 
+def test_agents_share_what_their_payloads_repeat() -> None:
+    # A reconnect storm brings thousands: each keeps no copies of its site and queues.
+    first, second = (
+        decode(TOPICS, f"{P}/agents/{agent}", payloads.agent(agent, queues=["borger", "erhverv"]))
+        for agent in ("a2101", "a2102")
+    )
+    assert isinstance(first, AgentUpdate)
+    assert first.state is not None
+    assert isinstance(second, AgentUpdate)
+    assert second.state is not None
+    assert first.state.site == "favrskov"
+    assert first.state.queues == ("borger", "erhverv")
+    assert first.state.site is second.state.site
+    assert first.state.queues is second.state.queues
+    assert first.agent is first.state.agent  # the id kept once, not from topic and payload
+
+
 def test_system_status_is_plain_text_and_absent_means_offline() -> None:
     assert decode(TOPICS, f"{P}/system/status", b"online") == FeedStatus(True)
     assert decode(TOPICS, f"{P}/system/status", b"offline") == FeedStatus(False)
