@@ -12,7 +12,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 from zoneinfo import ZoneInfo
 
 from appliance.board import Board, QueueEntry, agent_counts, feed_state, longest_wait_s
@@ -30,10 +30,20 @@ MAX_PENDING_ROWS = 20_000  # a day of a busy evening; beyond it the oldest go fi
 FLUSH_AT_ROWS = 1_000
 
 
+class AgentEvent(NamedTuple):
+    """A row of agent_events. A tuple, not a dict: a storm brings thousands at once."""
+
+    ts: str
+    agent: str
+    site: str
+    state: str
+    reason: str | None
+
+
 @dataclass(slots=True)
 class Pending:
     snapshots: list[Row] = field(default_factory=list)
-    agent_events: list[Row] = field(default_factory=list)
+    agent_events: list[AgentEvent] = field(default_factory=list)
     events: list[Row] = field(default_factory=list)
     daily: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
@@ -51,6 +61,7 @@ class Pending:
         self.agent_events[:0] = batch.agent_events
         self.events[:0] = batch.events
         dropped = 0
+        rows: list[Any]
         for rows in (self.snapshots, self.agent_events, self.events):
             excess = len(rows) - MAX_PENDING_ROWS
             if excess > 0:
@@ -110,13 +121,7 @@ class HistoryRecorder:
             if self._agents.get(agent) != state.state:
                 self._agents[agent] = state.state
                 self.pending.agent_events.append(
-                    {
-                        "ts": stamp,
-                        "agent": agent,
-                        "site": state.site,
-                        "state": state.state,
-                        "reason": state.reason,
-                    }
+                    AgentEvent(stamp, agent, state.site, state.state, state.reason)
                 )
 
     def _observe_queue(
@@ -182,7 +187,10 @@ class HistoryRecorder:
         try:
             await self._store.run(
                 lambda store: store.write_batch(
-                    batch.snapshots, batch.agent_events, batch.events, batch.daily.values()
+                    batch.snapshots,
+                    (event._asdict() for event in batch.agent_events),  # made as written
+                    batch.events,
+                    batch.daily.values(),
                 )
             )
         except Exception as error:  # noqa: BLE001 - a failing disk must not stop the displays

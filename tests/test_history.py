@@ -165,7 +165,7 @@ async def test_a_storm_is_written_in_batches_and_a_failing_disk_not_hammered(
         for number in range(3700, 3703):  # three more rounds of the recorder's loop
             feed.message(f"agents/s{number}", payloads.agent(f"s{number}"))
             await until(
-                lambda: recorder.pending.agent_events[-1]["agent"] == f"s{number}",  # noqa: B023
+                lambda: recorder.pending.agent_events[-1].agent == f"s{number}",  # noqa: B023
                 what="the recorder to see it",
             )
         assert caplog.text.count("history not written") == 1  # not retried every round
