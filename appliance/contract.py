@@ -8,13 +8,13 @@ Nothing malformed gets further than this module.
 from __future__ import annotations
 
 import re
-import unicodedata
-from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Generic, Literal, TypeAlias, TypeVar
+from typing import Annotated, Literal, TypeAlias, TypeVar
 
 import msgspec
+
+from appliance.values import Shared, clean_text
 
 VERSION = 1
 MAX_PAYLOAD_BYTES = 64 * 1024
@@ -264,18 +264,6 @@ class Topics:
 # --- text -----------------------------------------------------------------------------
 
 
-def clean_text(text: str, limit: int) -> str:
-    """Text safe for any display: no control or format characters, trimmed, capped."""
-    if not text.isprintable():
-        text = "".join(
-            " " if ch.isspace() else ch
-            for ch in text
-            if ch.isspace() or unicodedata.category(ch)[0] != "C"
-        )
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
 def _clean_optional(text: str | None, limit: int = MAX_NAME_CHARS) -> str | None:
     if text is None:
         return None
@@ -335,29 +323,8 @@ def _decode_queue(queue: str, payload: bytes) -> QueueUpdate:
     return QueueUpdate(queue, state)
 
 
-H = TypeVar("H", bound=Hashable)
-
-
-class _Shared(Generic[H]):
-    """One copy of each value that many payloads repeat. In a reconnect storm thousands of
-    agents name the same site and queues; each decoded its own copies. Bounded, since the
-    values come from the network."""
-
-    def __init__(self, limit: int = 1024) -> None:
-        self._values: dict[H, H] = {}
-        self._limit = limit
-
-    def __call__(self, value: H) -> H:
-        found = self._values.get(value)
-        if found is None:
-            if len(self._values) >= self._limit:
-                self._values.clear()
-            found = self._values[value] = value
-        return found
-
-
-_sites: _Shared[str] = _Shared()
-_queue_lists: _Shared[tuple[str, ...]] = _Shared()
+_sites: Shared[str] = Shared()
+_queue_lists: Shared[tuple[str, ...]] = Shared()
 
 
 def _decode_agent(agent: str, payload: bytes) -> AgentUpdate:

@@ -13,9 +13,9 @@ from appliance.contract import (
     SetResultUpdate,
     TickerUpdate,
     Topics,
-    clean_text,
     decode,
 )
+from appliance.values import clean_text
 from tests.support import payloads
 
 TOPICS = Topics()

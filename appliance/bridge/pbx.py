@@ -26,8 +26,8 @@ from appliance.contract import (
     DayCounts,
     QueueState,
     Today,
-    clean_text,
 )
+from appliance.values import clean_text
 
 # Asterisk's device states (AST_DEVICE_*), as QueueMember(Status) reports them.
 NOT_INUSE, INUSE, BUSY, INVALID, UNAVAILABLE, RINGING, RINGINUSE, ONHOLD = 1, 2, 3, 4, 5, 6, 7, 8
