@@ -5,6 +5,11 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
+
+# The appliance counts days in the site's timezone (hours.timezone, Copenhagen by default), so
+# "today" must be Copenhagen's date, which differs from UTC's between 22:00/23:00 and midnight.
+SITE_ZONE = ZoneInfo("Europe/Copenhagen")
 
 
 def iso(moment: datetime | None = None, **delta: float) -> str:
@@ -14,7 +19,7 @@ def iso(moment: datetime | None = None, **delta: float) -> str:
 
 def today(**counts: Any) -> dict[str, Any]:
     base = {
-        "date": datetime.now(UTC).astimezone().date().isoformat(),
+        "date": datetime.now(SITE_ZONE).date().isoformat(),
         "offered": 0,
         "answered": 0,
         "abandoned": 0,
