@@ -11,16 +11,15 @@ import sys
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from appliance import __version__
 from appliance.config import Config, MqttConfig, load_config, redacted
 from appliance.contract import IDENTIFIER, MAX_TICKER_CHARS, TickerMessage, Topics, encode
 from appliance.errors import ConfigError, HotlineError
+from appliance.hours import COPENHAGEN
 from appliance.mqtt import MqttLink
 
 log = logging.getLogger("hotline")
-COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 
 
 def _setup_logging(verbose: bool) -> None:

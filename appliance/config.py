@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from appliance.contract import DEFAULT_PREFIX, IDENTIFIER
+from appliance.hours import HOTLINE_TIMEZONE
 from appliance.toml_config import check_timezone, parse_toml, read_toml
 from wallboard.alpha import Colour
 
@@ -93,7 +94,7 @@ ORIGINAL_HOURS: dict[Weekday, tuple[str, ...]] = dict.fromkeys(
 
 
 class HoursConfig(Section, frozen=True, kw_only=True):
-    timezone: str = "Europe/Copenhagen"
+    timezone: str = HOTLINE_TIMEZONE
     weekly: dict[Weekday, tuple[str, ...]] = msgspec.field(
         default_factory=lambda: dict(ORIGINAL_HOURS)
     )

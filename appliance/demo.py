@@ -14,21 +14,19 @@ import tempfile
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 from luma.core.device import dummy
 from PIL import Image
 
 from appliance.config import Config, parse_config
-from appliance.hours import always_open_toml
+from appliance.hours import COPENHAGEN, always_open_toml
 from appliance.service import Appliance
 from appliance.sign_emulator import PtySign, SignEmulator
 from appliance.simulator.runner import Simulator, SimulatorSettings
 from wallboard.demo_web import DemoDesks, add_demo_routes
 
 log = logging.getLogger(__name__)
-COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 
 DEMO_CONFIG = """
 [site]

@@ -18,6 +18,10 @@ from appliance.danish_holidays import danish_holidays
 if TYPE_CHECKING:
     from appliance.config import HoursConfig
 
+# The hotline's own time zone: opening hours, the phone system's "today" and the CLI's clock.
+HOTLINE_TIMEZONE = "Europe/Copenhagen"
+COPENHAGEN = ZoneInfo(HOTLINE_TIMEZONE)
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 RANGE = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)")
 # How far ahead "next opening" looks: a year covers any sane schedule.
@@ -54,7 +58,7 @@ class Schedule:
     special: tuple[tuple[date, tuple[Minutes, ...]], ...] = ()  # open_dates, overriding all
 
     @classmethod
-    def always_open(cls, timezone: str = "Europe/Copenhagen") -> Schedule:
+    def always_open(cls, timezone: str = HOTLINE_TIMEZONE) -> Schedule:
         return cls(ZoneInfo(timezone), ((((0, 1440),),) * 7))
 
     def ranges_on(self, day: date) -> tuple[Minutes, ...]:

@@ -110,7 +110,7 @@ async def test_a_desk_shows_a_request_the_broker_refused(
         "127.0.0.1",
         broker.port,
         username="bridge",
-        password="pw-bridge",  # noqa: S106
+        password="pw-bridge",
         tls_context=tls,
     )
     async with bridge:

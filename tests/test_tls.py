@@ -10,6 +10,7 @@ from pathlib import Path
 import paho.mqtt.client as paho
 import pytest
 
+from appliance.config import Config
 from appliance.contract import Topics
 from appliance.mqtt import Backoff, MqttLink
 from appliance.service import Appliance
@@ -18,11 +19,13 @@ from tests.support.mosquitto import Mosquitto
 from tests.support.tasks import beside
 from tests.support.tls import make_certificates, password_file
 
+SITE_SECRET = "s3cret-favrskov"  # what the broker's password file holds for the site
+
 
 @pytest.fixture
 def tls_broker(tmp_path: Path) -> Iterator[tuple[Mosquitto, Path]]:
     certs = make_certificates(tmp_path / "pki")
-    passwords = password_file(tmp_path / "passwd", "favrskov", "s3cret-favrskov")
+    passwords = password_file(tmp_path / "passwd", "favrskov", SITE_SECRET)
     broker = Mosquitto(
         tmp_path / "broker",
         listener_options=(
@@ -36,6 +39,19 @@ def tls_broker(tmp_path: Path) -> Iterator[tuple[Mosquitto, Path]]:
     broker.stop()
 
 
+def favrskov_config(
+    port: int, topics: Topics, ca: Path, tmp_path: Path, secret_text: str = SITE_SECRET
+) -> Config:
+    """The site's TLS config: mqtts, the CA to trust, its user and a password file."""
+    return make_config(
+        f"mqtts://127.0.0.1:{port}",
+        topics,
+        ca_file=str(ca),
+        username="favrskov",
+        password_file=secret(tmp_path, secret_text),
+    )
+
+
 def secret(tmp_path: Path, text: str) -> str:
     path = tmp_path / "mqtt.password"
     path.write_text(text + "\n")
@@ -47,13 +63,7 @@ async def test_tls_with_password_file_connects(
     tls_broker: tuple[Mosquitto, Path], tmp_path: Path, topics: Topics
 ) -> None:
     broker, ca = tls_broker
-    config = make_config(
-        f"mqtts://127.0.0.1:{broker.port}",
-        topics,
-        ca_file=str(ca),
-        username="favrskov",
-        password_file=secret(tmp_path, "s3cret-favrskov"),
-    )
+    config = favrskov_config(broker.port, topics, ca, tmp_path)
     async with running(Appliance(config)) as app:
         await board_until(app, lambda b: b["feed"] != "disconnected")
 
@@ -65,13 +75,7 @@ async def test_wrong_password_is_explained_and_never_logged(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     broker, ca = tls_broker
-    config = make_config(
-        f"mqtts://127.0.0.1:{broker.port}",
-        topics,
-        ca_file=str(ca),
-        username="favrskov",
-        password_file=secret(tmp_path, "wrong-guess"),
-    )
+    config = favrskov_config(broker.port, topics, ca, tmp_path, secret_text="wrong-guess")
     async with running(Appliance(config)) as app:
         await link_status_until(app, lambda status: "login" in status)
         report = app.health()
@@ -89,13 +93,7 @@ async def test_untrusted_broker_certificate_is_explained(
 ) -> None:
     broker, _ = tls_broker
     stranger = make_certificates(tmp_path / "other", name="stranger")
-    config = make_config(
-        f"mqtts://127.0.0.1:{broker.port}",
-        topics,
-        ca_file=str(stranger.ca),
-        username="favrskov",
-        password_file=secret(tmp_path, "s3cret-favrskov"),
-    )
+    config = favrskov_config(broker.port, topics, stranger.ca, tmp_path)
     async with running(Appliance(config)) as app:
         await link_status_until(app, lambda status: "not trusted" in status)
         assert app.hub.board.value.connected is False
@@ -153,7 +151,7 @@ def publish_in_a_thread(port: int, tls_ca: Path | None, bodies: list[bytes], top
         client = paho.Client(paho.CallbackAPIVersion.VERSION2)
         if tls_ca is not None:
             client.tls_set(ca_certs=str(tls_ca))
-            client.username_pw_set("favrskov", "s3cret-favrskov")
+            client.username_pw_set("favrskov", SITE_SECRET)
         client.connect("127.0.0.1", port)
         client.loop_start()
         for info in [client.publish(topic, body, qos=0) for body in bodies]:
@@ -176,10 +174,7 @@ async def test_a_flood_arrives_whole_and_in_order(
     chunk, or many in one each arrive once and in order, and none waits in the buffer."""
     if tls:
         target, ca = tls_broker
-        config = make_config(
-            f"mqtts://127.0.0.1:{target.port}", topics, ca_file=str(ca), username="favrskov",
-            password_file=secret(tmp_path, "s3cret-favrskov"),
-        )  # fmt: skip
+        config = favrskov_config(target.port, topics, ca, tmp_path)
     else:
         target, config = broker, make_config(broker.url, topics)
     sizes = [10, 3000, 70_000, 200, 131_072, *range(1, 300)]

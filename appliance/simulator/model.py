@@ -14,7 +14,6 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib import resources
-from zoneinfo import ZoneInfo
 
 from appliance.contract import (
     AgentCounts,
@@ -24,8 +23,8 @@ from appliance.contract import (
     DayCounts,
     QueueState,
 )
+from appliance.hours import COPENHAGEN
 
-COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 SL_THRESHOLD_S = 60.0
 SHORT_ABANDON_S = 5.0
 PAUSE_REASONS = ("Frokost", "Pause", "Møde", "Administration")
