@@ -24,8 +24,8 @@ NOW = datetime(2026, 11, 28, 17, 45, 5, tzinfo=UTC)  # 18:45:05 in Copenhagen
 class Harness:
     """A board fed with raw MQTT messages on a clock the test moves."""
 
-    def __init__(self, **rules: object) -> None:
-        self.clock = FakeClock(NOW)
+    def __init__(self, now: datetime = NOW, **rules: object) -> None:
+        self.clock = FakeClock(now)
         self.board = Board(BoardRules(site="favrskov", **rules))  # type: ignore[arg-type]
         self.feed(Connection(True))
         self.message("system/status", b"online")
@@ -108,6 +108,15 @@ def test_metrics_are_undefined_not_zero_without_answers() -> None:
 def test_yesterdays_counts_are_zero_today() -> None:
     yesterday = Today(date=date(2026, 11, 27), offered=50, answered=40)
     assert today_figures(yesterday, date(2026, 11, 28)).answered == 0
+
+
+@pytest.mark.parametrize(("day", "answered"), [("2026-11-29", 40), ("2026-11-28", 0)])
+def test_the_day_turns_at_midnight_in_copenhagen_not_utc(day: str, answered: int) -> None:
+    h = Harness(now=datetime(2026, 11, 28, 23, 30, tzinfo=UTC))  # 00:30 on the 29th there
+    counts = payloads.today(date=day, offered=50, answered=40)
+    h.message("queues/borger", payloads.queue(today=counts))
+    [queue] = h.view()["queues"]  # type: ignore[misc]
+    assert queue["today"]["answered"] == answered
 
 
 @pytest.mark.parametrize(
