@@ -1,3 +1,3 @@
-from appliance.cli import main
+from appliance.programs.cli import main
 
 raise SystemExit(main())

@@ -17,15 +17,15 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from appliance.board import Board, BoardRules, Connection, fold
-from appliance.clock import FakeClock
-from appliance.config import HistoryConfig
-from appliance.contract import QueueUpdate, Topics, decode, encode
-from appliance.health import Outputs
-from appliance.recorder import HistoryRecorder
-from appliance.signal import Latest
-from appliance.simulator.model import QUEUES, CallCenter
-from appliance.store import AsyncStore, Store
+from appliance.core.board import Board, BoardRules, Connection, fold
+from appliance.core.clock import FakeClock
+from appliance.core.config import HistoryConfig
+from appliance.core.contract import QueueUpdate, Topics, decode, encode
+from appliance.drivers.store import AsyncStore, Store
+from appliance.features.health import Outputs
+from appliance.features.recorder import HistoryRecorder
+from appliance.phone.simulator.model import QUEUES, CallCenter
+from appliance.runtime.latest import Latest
 
 START = datetime(2026, 11, 29, 17, 30, tzinfo=UTC)  # a Sunday evening
 

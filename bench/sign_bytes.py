@@ -12,9 +12,9 @@ import json
 
 import msgspec
 
-from appliance.config import SignConfig
-from wallboard import alpha
-from wallboard.sign import SignStyle, frame_changes, sign_frame
+from appliance.core.config import SignConfig
+from wallboard.sign import alpha
+from wallboard.sign.layout import SignStyle, frame_changes, sign_frame
 from wallboard.view import BoardView
 
 BOARD = {

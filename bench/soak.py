@@ -39,12 +39,12 @@ from typing import Any
 from gpiozero.pins.mock import MockFactory
 from luma.core.device import dummy
 
-from appliance.config import parse_config
-from appliance.desk import Request
-from appliance.hours import always_open_toml
-from appliance.service import Appliance
-from appliance.sign_emulator import PtySign, SignEmulator
-from appliance.store import Store
+from appliance.core.config import parse_config
+from appliance.core.desk import Request
+from appliance.core.hours import always_open_toml
+from appliance.drivers.store import Store
+from appliance.programs.service import Appliance
+from appliance.programs.sign_emulator import PtySign, SignEmulator
 from bench.suite import rss_mb
 from tests.support import disk as small_disk
 from tests.support.mosquitto import Mosquitto

@@ -26,8 +26,8 @@ from typing import Any
 import aiohttp
 import aiomqtt
 
-from appliance.hours import always_open_toml
-from appliance.sign_emulator import PtySign, SignEmulator
+from appliance.core.hours import always_open_toml
+from appliance.programs.sign_emulator import PtySign, SignEmulator
 from bench.probe import queue_payload
 from tests.support.mosquitto import Mosquitto, free_port
 

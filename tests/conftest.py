@@ -13,10 +13,10 @@ import aiomqtt
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from appliance.config import Config, parse_config
-from appliance.contract import Topics
-from appliance.hours import always_open_toml
-from appliance.service import Appliance
+from appliance.core.config import Config, parse_config
+from appliance.core.contract import Topics
+from appliance.core.hours import always_open_toml
+from appliance.programs.service import Appliance
 from tests.support.mosquitto import Mosquitto
 
 _prefixes = itertools.count(1)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wallboard import alpha
-from wallboard.alpha_display import SignMemory, decode_text
+from wallboard.sign import alpha
+from wallboard.sign.memory import SignMemory, decode_text
 
 
 def test_reference_checksums_from_the_protocol_description() -> None:

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from appliance.bridge.ami import MAX_LINE_BYTES, AmiParser, encode_message
-from appliance.bridge.config import parse_bridge_config
-from appliance.bridge.pbx import Pbx, derived_agent_id
-from appliance.contract import IDENTIFIER, AgentUpdate, Topics, decode, encode
+from appliance.core.contract import IDENTIFIER, AgentUpdate, Topics, decode, encode
+from appliance.phone.bridge.ami import MAX_LINE_BYTES, AmiParser, encode_message
+from appliance.phone.bridge.config import parse_bridge_config
+from appliance.phone.bridge.pbx import Pbx, derived_agent_id
 from tests.support.fake_ami import parse_transcript
 
 EVENING = (Path(__file__).parent / "transcripts" / "asterisk-evening.ami").read_text()

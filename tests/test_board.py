@@ -7,11 +7,11 @@ from datetime import UTC, date, datetime
 import msgspec
 import pytest
 
-from appliance.board import Board, BoardRules, Connection, fold, seconds_to_next_change
-from appliance.clock import FakeClock
-from appliance.config import AlarmsConfig
-from appliance.contract import Today, Topics, decode
-from appliance.metrics import alarm_level, today_figures
+from appliance.core.board import Board, BoardRules, Connection, fold, seconds_to_next_change
+from appliance.core.clock import FakeClock
+from appliance.core.config import AlarmsConfig
+from appliance.core.contract import Today, Topics, decode
+from appliance.core.metrics import alarm_level, today_figures
 from tests.support import payloads
 from tests.test_contract import CONTRACT_QUEUE
 from wallboard.view import board_view
@@ -257,8 +257,8 @@ def test_removed_queue_and_agent_are_gone_and_fold_keeps_unchanged_boards() -> N
 
 
 def test_closed_hotline_says_when_it_opens_and_silences_alarms() -> None:
-    from appliance.config import parse_config  # noqa: PLC0415
-    from appliance.hours import build_schedule  # noqa: PLC0415
+    from appliance.core.config import parse_config  # noqa: PLC0415
+    from appliance.core.hours import build_schedule  # noqa: PLC0415
 
     original = build_schedule(parse_config('[site]\nid = "x"\n').hours, range(2026, 2028))
     h = Harness(schedule=original)  # Saturday 18:45: closed until Sunday 18:30

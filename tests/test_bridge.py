@@ -13,13 +13,13 @@ import aiomqtt
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from appliance.bridge.asterisk import AsteriskBridge
-from appliance.bridge.config import BridgeConfig, parse_bridge_config
-from appliance.cli import main
-from appliance.contract import AgentUpdate, QueueUpdate, Topics, decode
-from appliance.errors import ConfigError
-from appliance.mqtt import Backoff
-from appliance.service import Appliance
+from appliance.core.contract import AgentUpdate, QueueUpdate, Topics, decode
+from appliance.core.errors import ConfigError
+from appliance.drivers.mqtt import Backoff
+from appliance.phone.bridge.asterisk import AsteriskBridge
+from appliance.phone.bridge.config import BridgeConfig, parse_bridge_config
+from appliance.programs.cli import main
+from appliance.programs.service import Appliance
 from tests.conftest import make_config, running, until
 from tests.support.fake_ami import FakeAsterisk
 from tests.support.mosquitto import Mosquitto

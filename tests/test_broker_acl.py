@@ -13,9 +13,9 @@ import aiomqtt
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from appliance.contract import Topics
-from appliance.service import Appliance
-from appliance.store import Store
+from appliance.core.contract import Topics
+from appliance.drivers.store import Store
+from appliance.programs.service import Appliance
 from tests.conftest import make_config, running, until
 from tests.support import payloads
 from tests.support.mosquitto import Mosquitto

@@ -7,8 +7,8 @@ import shutil
 import aiomqtt
 import pytest
 
-from appliance.contract import Topics
-from appliance.service import Appliance
+from appliance.core.contract import Topics
+from appliance.programs.service import Appliance
 from tests.conftest import board_until, make_config, running
 from tests.support import payloads
 from tests.support.chromium import CHROMIUM, chromium_page

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import aiomqtt
 import pytest
 
-from appliance.cli import main, parse_until
-from appliance.contract import Topics
+from appliance.core.contract import Topics
+from appliance.programs.cli import main, parse_until
 from tests.support.mosquitto import Mosquitto, free_port
 
 CPH = ZoneInfo("Europe/Copenhagen")

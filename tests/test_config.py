@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from appliance.cli import main
-from appliance.config import load_config, parse_config, redacted
-from appliance.errors import ConfigError
+from appliance.core.config import load_config, parse_config, redacted
+from appliance.core.errors import ConfigError
+from appliance.programs.cli import main
 
 EXAMPLE = Path(__file__).parent.parent / "firmware_config" / "appliance.example.toml"
 
@@ -99,7 +99,7 @@ def test_check_config_explains_and_exits_non_zero(
 def test_the_example_documents_every_key() -> None:
     import msgspec  # noqa: PLC0415
 
-    from appliance.config import Config  # noqa: PLC0415
+    from appliance.core.config import Config  # noqa: PLC0415
 
     text = EXAMPLE.read_text()
     for section in msgspec.structs.fields(Config):

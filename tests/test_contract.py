@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from appliance.contract import (
+from appliance.core.contract import (
     AgentUpdate,
     FeedStatus,
     QueueUpdate,
@@ -15,7 +15,7 @@ from appliance.contract import (
     Topics,
     decode,
 )
-from appliance.values import clean_text
+from appliance.core.values import clean_text
 from tests.support import payloads
 
 TOPICS = Topics()

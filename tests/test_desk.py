@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import msgspec
 
-from appliance.board import Board, BoardRules, Connection, fold
-from appliance.config import DeskConfig, DesksConfig
-from appliance.contract import Topics, decode
-from appliance.desk import Failure, Pending, Refusal, Request, decide_press, desk_agent, desk_light
+from appliance.core.board import Board, BoardRules, Connection, fold
+from appliance.core.config import DeskConfig, DesksConfig
+from appliance.core.contract import Topics, decode
+from appliance.core.desk import (
+    Failure,
+    Pending,
+    Refusal,
+    Request,
+    decide_press,
+    desk_agent,
+    desk_light,
+)
 from tests.support import payloads
 
 P = "hotline/v1"

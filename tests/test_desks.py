@@ -17,10 +17,10 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 from luma.oled.device import ssd1306
 
-from appliance.config import OledConfig
-from appliance.contract import Topics
-from appliance.service import Appliance
-from appliance.store import Store
+from appliance.core.config import OledConfig
+from appliance.core.contract import Topics
+from appliance.drivers.store import Store
+from appliance.programs.service import Appliance
 from tests.conftest import ALWAYS_OPEN, make_config, running, until
 from tests.support import disk as small_disk
 from tests.support import payloads

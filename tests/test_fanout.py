@@ -12,10 +12,10 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
-from appliance.signal import Latest
+from appliance.runtime.latest import Latest
 from tests.conftest import until
 from tests.support.tasks import beside
-from wallboard.fanout import BoardFanout
+from wallboard.web.fanout import BoardFanout
 
 
 def board(number: int) -> bytes:

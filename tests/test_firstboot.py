@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from appliance.cli import main
-from appliance.config import load_config
-from appliance.firstboot import ERROR_NAME, plan
+from appliance.core.config import load_config
+from appliance.programs.cli import main
+from appliance.programs.firstboot import ERROR_NAME, plan
 
 CONFIG = """
 [site]

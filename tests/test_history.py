@@ -13,16 +13,16 @@ import aiohttp
 import aiomqtt
 import pytest
 
-from appliance.board import Board, BoardRules, Connection, fold
-from appliance.cli import main
-from appliance.clock import FakeClock
-from appliance.config import HistoryConfig
-from appliance.contract import Topics, decode
-from appliance.health import Outputs
-from appliance.recorder import HistoryRecorder
-from appliance.service import Appliance
-from appliance.signal import Latest
-from appliance.store import AsyncStore, Store
+from appliance.core.board import Board, BoardRules, Connection, fold
+from appliance.core.clock import FakeClock
+from appliance.core.config import HistoryConfig
+from appliance.core.contract import Topics, decode
+from appliance.drivers.store import AsyncStore, Store
+from appliance.features.health import Outputs
+from appliance.features.recorder import HistoryRecorder
+from appliance.programs.cli import main
+from appliance.programs.service import Appliance
+from appliance.runtime.latest import Latest
 from tests.conftest import make_config, running, until
 from tests.support import payloads
 from tests.support.mosquitto import Mosquitto

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import aiomqtt
 
-from appliance.contract import Topics
-from appliance.service import Appliance
+from appliance.core.contract import Topics
+from appliance.programs.service import Appliance
 from tests.conftest import board_until, make_config, running
 from tests.support import payloads
 from tests.support.mosquitto import Mosquitto

@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from appliance.config import parse_config
-from appliance.danish_holidays import danish_holidays
-from appliance.errors import ConfigError
-from appliance.hours import Schedule, build_schedule, hours_state, parse_range
+from appliance.core.config import parse_config
+from appliance.core.errors import ConfigError
+from appliance.core.holidays import danish_holidays
+from appliance.core.hours import Schedule, build_schedule, hours_state, parse_range
 
 CPH = ZoneInfo("Europe/Copenhagen")
 

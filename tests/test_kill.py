@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from appliance.store import Store
+from appliance.drivers.store import Store
 
 
 def test_sigkill_during_write_bursts_loses_no_recorded_press(tmp_path: Path) -> None:

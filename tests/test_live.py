@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 
-from appliance.board import Board, BoardRules, Connection, fold
-from appliance.clock import FakeClock
-from appliance.signal import Latest
+from appliance.core.board import Board, BoardRules, Connection, fold
+from appliance.core.clock import FakeClock
+from appliance.runtime.latest import Latest
 from tests.support.tasks import beside
 from wallboard.live import ViewPublisher
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from appliance.mqtt import _LeanProperties
+from appliance.drivers.mqtt import _LeanProperties
 
 
 def test_lean_properties_decode_as_paho_does_and_keep_to_themselves() -> None:

@@ -92,9 +92,9 @@ class FlakyDevice:
 async def test_a_failing_oled_is_reported_and_made_anew() -> None:
     from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
 
-    from appliance.config import OledConfig  # noqa: PLC0415
-    from appliance.health import Outputs  # noqa: PLC0415
-    from appliance.oled import DIM, OledScreen  # noqa: PLC0415
+    from appliance.core.config import OledConfig  # noqa: PLC0415
+    from appliance.drivers.oled import DIM, OledScreen  # noqa: PLC0415
+    from appliance.features.health import Outputs  # noqa: PLC0415
 
     made: list[FlakyDevice] = []
 

@@ -11,16 +11,16 @@ from typing import Any
 import aiomqtt
 import msgspec
 
-from appliance.config import SignConfig
-from appliance.contract import Topics
-from appliance.service import Appliance
-from appliance.sign_emulator import PtySign, SignEmulator
+from appliance.core.config import SignConfig
+from appliance.core.contract import Topics
+from appliance.programs.service import Appliance
+from appliance.programs.sign_emulator import PtySign, SignEmulator
 from tests.conftest import make_config, running
 from tests.support import payloads
 from tests.support.mosquitto import Mosquitto
-from wallboard import alpha
-from wallboard.alpha_display import SignMemory
-from wallboard.sign import SignStyle, frame_changes, sign_frame
+from wallboard.sign import alpha
+from wallboard.sign.layout import SignStyle, frame_changes, sign_frame
+from wallboard.sign.memory import SignMemory
 from wallboard.view import BoardView
 
 STYLE = SignStyle(layout=SignConfig().layout, colours=SignConfig().colours)
@@ -191,7 +191,7 @@ def _open_hours() -> str:
 async def test_the_emulator_also_listens_on_tcp_for_socket_urls(
     broker: Mosquitto, topics: Topics, publisher: aiomqtt.Client
 ) -> None:
-    from appliance.sign_emulator import serve_tcp  # noqa: PLC0415
+    from appliance.programs.sign_emulator import serve_tcp  # noqa: PLC0415
     from tests.support.mosquitto import free_port  # noqa: PLC0415
 
     port = free_port()

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import aiomqtt
 
-from appliance.contract import Topics
-from appliance.simulator.model import QUEUES, CallCenter
-from appliance.simulator.runner import SimulatorSettings
+from appliance.core.contract import Topics
+from appliance.phone.simulator.model import QUEUES, CallCenter
+from appliance.phone.simulator.runner import SimulatorSettings
 from tests.support import payloads
 from tests.support.mosquitto import Mosquitto
 from tests.support.simulation import simulating

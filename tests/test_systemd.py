@@ -6,9 +6,9 @@ import asyncio
 import socket
 from pathlib import Path
 
-from appliance.contract import Topics
-from appliance.service import Appliance
-from appliance.systemd import Notifier
+from appliance.core.contract import Topics
+from appliance.drivers.systemd import Notifier
+from appliance.programs.service import Appliance
 from tests.conftest import make_config, running
 from tests.support.mosquitto import Mosquitto
 

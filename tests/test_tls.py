@@ -10,10 +10,10 @@ from pathlib import Path
 import paho.mqtt.client as paho
 import pytest
 
-from appliance.config import Config
-from appliance.contract import Topics
-from appliance.mqtt import Backoff, MqttLink
-from appliance.service import Appliance
+from appliance.core.config import Config
+from appliance.core.contract import Topics
+from appliance.drivers.mqtt import Backoff, MqttLink
+from appliance.programs.service import Appliance
 from tests.conftest import board_until, link_status_until, make_config, running, until
 from tests.support.mosquitto import Mosquitto
 from tests.support.tasks import beside

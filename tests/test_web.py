@@ -13,8 +13,8 @@ import aiohttp
 import aiomqtt
 import pytest
 
-from appliance.contract import Topics
-from appliance.service import Appliance
+from appliance.core.contract import Topics
+from appliance.programs.service import Appliance
 from tests.conftest import board_until, make_config, running
 from tests.support import payloads
 from tests.support.mosquitto import Mosquitto, free_port

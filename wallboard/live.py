@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import NoReturn
 
-from appliance.board import Board, seconds_to_next_change
-from appliance.clock import Clock
-from appliance.signal import Latest
+from appliance.core.board import Board, seconds_to_next_change
+from appliance.core.clock import Clock
+from appliance.runtime.latest import Latest
 from wallboard.view import BoardView, board_view, encode_view
 
 

@@ -10,7 +10,7 @@ from datetime import datetime
 
 import msgspec
 
-from appliance.board import (
+from appliance.core.board import (
     Board,
     agent_counts,
     agents_on_duty,
@@ -21,9 +21,9 @@ from appliance.board import (
     shown_queues,
     ticker_messages,
 )
-from appliance.contract import AgentCounts, AgentStateName, TickerLevel
-from appliance.hours import hours_state
-from appliance.metrics import Level, today_figures
+from appliance.core.contract import AgentCounts, AgentStateName, TickerLevel
+from appliance.core.hours import hours_state
+from appliance.core.metrics import Level, today_figures
 
 # Order of the agents list: who can take a call first.
 _STATE_ORDER: dict[str, int] = {

@@ -13,7 +13,7 @@ import contextlib
 import time
 from dataclasses import dataclass, field
 
-from appliance.bridge.ami import AmiParser, Message, encode_message
+from appliance.phone.bridge.ami import AmiParser, Message, encode_message
 
 BANNER = b"Asterisk Call Manager/7.0.3\r\n"
 

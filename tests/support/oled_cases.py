@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from wallboard.desk_screen import DeskScreen, draw_desk
+from wallboard.desk.screen import DeskScreen, draw_desk
 
 REFERENCE = Path(__file__).parent.parent / "reference" / "oled"
 BASE = DeskScreen(

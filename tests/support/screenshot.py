@@ -10,11 +10,11 @@ import asyncio
 import contextlib
 from pathlib import Path
 
-from appliance.contract import TickerMessage, Topics, encode
-from appliance.demo import Demo
+from appliance.core.contract import TickerMessage, Topics, encode
+from appliance.programs.demo import Demo
 from tests.support.chromium import chromium_page
 from tests.support.mosquitto import free_port
-from wallboard.sign_picture import sign_png
+from wallboard.sign.picture import sign_png
 
 
 async def capture(

@@ -6,8 +6,8 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from appliance.contract import Topics
-from appliance.simulator.runner import Simulator, SimulatorSettings
+from appliance.core.contract import Topics
+from appliance.phone.simulator.runner import Simulator, SimulatorSettings
 from tests.support.mosquitto import Mosquitto
 from tests.support.tasks import beside
 

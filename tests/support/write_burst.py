@@ -11,7 +11,7 @@ import sys
 from itertools import count
 from pathlib import Path
 
-from appliance.store import Store
+from appliance.drivers.store import Store
 
 
 def main() -> None:

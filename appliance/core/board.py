@@ -1,0 +1,281 @@
+"""The board: a pure fold of contract events into what this site shows.
+
+`fold(board, event, now)` returns a new Board (or the same one when nothing changed);
+freshness and the ticking longest wait are functions of the board and the monotonic
+time, so the same board answers correctly at any later instant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Literal, TypeAlias, TypeVar
+from zoneinfo import ZoneInfo
+
+from immutables import Map
+
+from appliance.core.config import AlarmsConfig, Config
+from appliance.core.contract import (
+    AGENT_STATES,
+    AgentCounts,
+    AgentState,
+    AgentUpdate,
+    Event,
+    FeedStatus,
+    QueueState,
+    QueueUpdate,
+    TickerMessage,
+    TickerUpdate,
+)
+from appliance.core.hours import Schedule, build_schedule, hours_state
+from appliance.core.metrics import Level, alarm_level, level_deadlines
+
+FeedState = Literal["live", "stale", "offline", "disconnected"]
+V = TypeVar("V")
+
+
+def _empty() -> Map[str, V]:
+    return Map()
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """The broker link came up or went down (from the MQTT adapter, not the contract)."""
+
+    connected: bool
+    reason: str = ""
+
+
+BoardEvent: TypeAlias = Event | Connection
+
+
+@dataclass(frozen=True, slots=True)
+class BoardRules:
+    """The parts of the config that decide what the board holds and how it is judged."""
+
+    site: str
+    show_queues: tuple[str, ...] = ()
+    agents_show: Literal["queues", "site"] = "queues"
+    stale_after_s: float = 90.0
+    alarms: AlarmsConfig = field(default_factory=AlarmsConfig)
+    schedule: Schedule = field(default_factory=Schedule.always_open)
+
+    @classmethod
+    def from_config(cls, config: Config, today: date) -> BoardRules:
+        schedule = build_schedule(config.hours, range(today.year - 1, today.year + 11))
+        return cls(
+            site=config.site.id,
+            show_queues=config.queues.show,
+            agents_show=config.agents.show,
+            stale_after_s=config.mqtt.stale_after_s,
+            alarms=config.alarms,
+            schedule=schedule,
+        )
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return self.schedule.timezone
+
+    def shows_queue(self, queue: str) -> bool:
+        return not self.show_queues or queue in self.show_queues
+
+
+@dataclass(frozen=True, slots=True)
+class QueueEntry:
+    state: QueueState
+    received: float  # monotonic time of arrival: ages are measured on our own clock
+
+
+@dataclass(frozen=True, slots=True)
+class AgentEntry:
+    state: AgentState
+    received: float
+    entered: float  # monotonic time this appliance first saw the agent in this state
+
+    def in_state_s(self, now: float) -> float:
+        """Time in state; `since` and `ts` share the publisher's clock, so skew cancels."""
+        if self.state.since is not None:
+            published = (self.state.ts - self.state.since).total_seconds()
+            return max(0.0, published + now - self.received)
+        return max(0.0, now - self.entered)
+
+
+@dataclass(frozen=True, slots=True)
+class Board:
+    rules: BoardRules
+    connected: bool = False
+    feed_online: bool = False
+    # Persistent maps: a new board shares all but the changed entry with the old one, so a
+    # message costs O(log n), not a copy of 10,000 agents.
+    queues: Map[str, QueueEntry] = field(default_factory=_empty)
+    agents: Map[str, AgentEntry] = field(default_factory=_empty)
+    ticker: Map[str, TickerMessage] = field(default_factory=_empty)
+    last_message: float | None = None  # monotonic time of the last phone-system message
+
+
+def _put(mapping: Map[str, V], key: str, value: V | None) -> Map[str, V]:
+    """The mapping with `key` set or removed; a persistent map shares the rest."""
+    if value is None:
+        return mapping.delete(key) if key in mapping else mapping
+    return mapping.set(key, value)
+
+
+def fold(board: Board, event: BoardEvent, now: float) -> Board:
+    """The board after `event`, received at monotonic time `now`."""
+    rules = board.rules
+    match event:
+        case Connection(connected=True):
+            # Retained messages follow the subscription: rebuild from them, so entities
+            # removed while we were away do not linger.
+            return Board(rules=rules, connected=True)
+        case Connection(connected=False):
+            return replace(board, connected=False) if board.connected else board
+        case FeedStatus(online=online):
+            return Board(
+                rules, board.connected, online, board.queues, board.agents, board.ticker, now
+            )
+        case QueueUpdate(queue=queue, state=state):
+            if not rules.shows_queue(queue):
+                return board
+            entry = None if state is None else QueueEntry(state, now)
+            return Board(
+                rules,
+                board.connected,
+                board.feed_online,
+                _put(board.queues, queue, entry),
+                board.agents,
+                board.ticker,
+                now,
+            )
+        case AgentUpdate(agent=agent, state=state):
+            agents = _put(board.agents, agent, _agent_entry(board, agent, state, now))
+            return Board(
+                rules, board.connected, board.feed_online, board.queues, agents, board.ticker, now
+            )
+        case TickerUpdate(target=target, message=message):
+            return Board(
+                rules,
+                board.connected,
+                board.feed_online,
+                board.queues,
+                board.agents,
+                _put(board.ticker, target, message),
+                now,
+            )
+    return board
+
+
+def _agent_entry(
+    board: Board, agent: str, state: AgentState | None, now: float
+) -> AgentEntry | None:
+    if state is None:
+        return None
+    previous = board.agents.get(agent)
+    kept = previous is not None and previous.state.state == state.state
+    return AgentEntry(state, now, previous.entered if previous and kept else now)
+
+
+# --- reading the board at an instant ---------------------------------------------------
+
+
+def queue_is_stale(board: Board, entry: QueueEntry, now: float) -> bool:
+    return now - entry.received > board.rules.stale_after_s
+
+
+def feed_state(board: Board, now: float) -> FeedState:
+    if not board.connected:
+        return "disconnected"
+    if not board.feed_online:
+        return "offline"
+    stale_after = board.rules.stale_after_s
+    if board.last_message is None or now - board.last_message > stale_after:
+        return "stale"
+    if any(queue_is_stale(board, entry, now) for entry in board.queues.values()):
+        return "stale"
+    return "live"
+
+
+def longest_wait_s(entry: QueueEntry, now: float) -> float:
+    """The contract's ticking longest wait: it keeps growing while callers wait."""
+    state = entry.state
+    return state.longest_wait_s + max(0.0, now - entry.received) if state.waiting else 0.0
+
+
+def shown_queues(board: Board) -> list[QueueEntry]:
+    """Queues in the configured order, else by id."""
+    order = board.rules.show_queues or sorted(board.queues)
+    return [board.queues[queue] for queue in order if queue in board.queues]
+
+
+def agent_counts(board: Board, entry: QueueEntry) -> AgentCounts:
+    """The queue's own counts, or derived from agent states when its payload has none."""
+    if entry.state.agents is not None:
+        return entry.state.agents
+    tally = dict.fromkeys(AGENT_STATES, 0)
+    for agent in board.agents.values():
+        if entry.state.queue in agent.state.queues:
+            tally[agent.state.state] += 1
+    logged_in = sum(tally.values()) - tally["logged_out"]
+    del tally["logged_out"]
+    return AgentCounts(logged_in=logged_in, **tally)
+
+
+def agents_on_duty(board: Board) -> Iterator[AgentEntry]:
+    rules = board.rules
+    for entry in board.agents.values():
+        state = entry.state
+        if state.state == "logged_out":
+            continue
+        if rules.agents_show == "site":
+            if state.site == rules.site:
+                yield entry
+        elif (
+            not rules.show_queues or not state.queues or set(state.queues) & set(rules.show_queues)
+        ):
+            yield entry
+
+
+def ticker_messages(board: Board, wall_now: datetime) -> list[TickerMessage]:
+    """Messages for everyone first, then this site's own; expired ones are gone."""
+    targets = ("all", board.rules.site)
+    return [
+        message
+        for target in targets
+        if (message := board.ticker.get(target)) is not None
+        and (message.expires is None or message.expires > wall_now)
+    ]
+
+
+def seconds_to_next_change(board: Board, now: float, wall_now: datetime) -> float | None:
+    """How long until the board would read differently with no new message.
+
+    Displays re-render at that instant rather than on a fixed tick: a queue turning
+    stale, a longest wait crossing an alarm threshold, a ticker message expiring.
+    """
+    stale_after = board.rules.stale_after_s
+    deadlines: list[float] = []
+    if board.last_message is not None:
+        deadlines.append(board.last_message + stale_after - now)
+    for entry in board.queues.values():
+        deadlines.append(entry.received + stale_after - now)
+        if entry.state.waiting:
+            elapsed = now - entry.received
+            base = entry.state.longest_wait_s + elapsed
+            deadlines += level_deadlines(base, board.rules.alarms)
+    for message in board.ticker.values():
+        if message.expires is not None:
+            deadlines.append((message.expires - wall_now).total_seconds())
+    change = hours_state(board.rules.schedule, wall_now).next_change
+    if change is not None:
+        deadlines.append((change - wall_now).total_seconds())
+    future = [deadline for deadline in deadlines if deadline > 0]
+    # A hair past the instant, so that the re-render sees the change.
+    return min(future) + 0.01 if future else None
+
+
+def queue_level(board: Board, entry: QueueEntry, now: float, is_open: bool = True) -> Level:
+    """The queue's alarm level; alarms are silent while the hotline is closed."""
+    if not is_open:
+        return "ok"
+    return alarm_level(entry.state.waiting, longest_wait_s(entry, now), board.rules.alarms)

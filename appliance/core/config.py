@@ -1,0 +1,348 @@
+"""Appliance configuration: TOML parsed once into frozen, typed objects.
+
+Every mistake is reported with the key it concerns (`alarms.waiting_warn: ...`), all at
+once, so a technician fixes a file in one round. Secrets are never part of the config:
+keys ending in `_file` point at files that hold them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+import msgspec
+
+from appliance.core.contract import DEFAULT_PREFIX, IDENTIFIER
+from appliance.core.hours import HOTLINE_TIMEZONE
+from appliance.core.toml_config import check_timezone, parse_toml, read_toml
+from wallboard.sign.alpha import Colour
+
+Identifier = Annotated[str, msgspec.Meta(pattern=rf"^{IDENTIFIER.pattern}\Z")]
+PositiveSeconds = Annotated[float, msgspec.Meta(gt=0, le=86_400)]
+NonNegativeInt = Annotated[int, msgspec.Meta(ge=0, le=100_000)]
+
+
+class Section(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    pass
+
+
+def _default_appliance_id() -> str:
+    name = socket.gethostname().split(".")[0].lower()
+    return name if IDENTIFIER.fullmatch(name) else "appliance"
+
+
+class SiteConfig(Section, frozen=True, kw_only=True):
+    id: Identifier
+    name: str = ""
+    appliance: Identifier = msgspec.field(default_factory=_default_appliance_id)
+
+
+class MqttConfig(Section, frozen=True, kw_only=True):
+    url: str = "mqtt://localhost:1883"
+    prefix: str = DEFAULT_PREFIX
+    username: str = ""
+    password_file: str = ""
+    ca_file: str = ""
+    cert_file: str = ""
+    key_file: str = ""
+    protocol: Literal["5", "3.1.1"] = "5"
+    keepalive_s: Annotated[int, msgspec.Meta(ge=5, le=3600)] = 30
+    connect_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=120)] = 10.0
+    stale_after_s: PositiveSeconds = 90.0
+    health_interval_s: PositiveSeconds = 60.0
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or "localhost"
+
+    @property
+    def port(self) -> int:
+        parts = urlsplit(self.url)
+        return parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+
+    @property
+    def tls(self) -> bool:
+        return urlsplit(self.url).scheme == "mqtts"
+
+
+class QueuesConfig(Section, frozen=True, kw_only=True):
+    show: tuple[Identifier, ...] = ()  # empty: every queue the phone system publishes
+
+
+class AgentsConfig(Section, frozen=True, kw_only=True):
+    # "queues": agents serving a shown queue; "site": only this site's own staff.
+    show: Literal["queues", "site"] = "queues"
+
+
+class AlarmsConfig(Section, frozen=True, kw_only=True):
+    waiting_warn: NonNegativeInt = 3
+    waiting_critical: NonNegativeInt = 6
+    longest_wait_warn_s: PositiveSeconds = 120.0
+    longest_wait_critical_s: PositiveSeconds = 300.0
+
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+# The original service: Sunday to Thursday, 18:30-22:00.
+ORIGINAL_HOURS: dict[Weekday, tuple[str, ...]] = dict.fromkeys(
+    ("sun", "mon", "tue", "wed", "thu"), ("18:30-22:00",)
+)
+
+
+class HoursConfig(Section, frozen=True, kw_only=True):
+    timezone: str = HOTLINE_TIMEZONE
+    weekly: dict[Weekday, tuple[str, ...]] = msgspec.field(
+        default_factory=lambda: dict(ORIGINAL_HOURS)
+    )
+    holidays: str = "DK"  # public holidays closed; "" disables
+    closed_dates: tuple[date, ...] = ()
+    open_dates: dict[date, tuple[str, ...]] = msgspec.field(default_factory=dict)
+
+
+class HistoryConfig(Section, frozen=True, kw_only=True):
+    state_dir: str = ""  # "": $STATE_DIRECTORY (systemd), else ~/.local/state/hotline
+    snapshot_interval_s: PositiveSeconds = 15.0
+    flush_interval_s: PositiveSeconds = 60.0
+    keep_daily_days: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 400
+    keep_snapshots_days: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 30
+
+    @property
+    def database(self) -> Path:
+        directory = self.state_dir or os.environ.get("STATE_DIRECTORY", "").split(":")[0]
+        if not directory:
+            directory = str(Path.home() / ".local" / "state" / "hotline")
+        return Path(directory) / "hotline.db"
+
+
+class SignConfig(Section, frozen=True, kw_only=True):
+    port: str = ""  # a pyserial URL: /dev/wallboard, socket://host:port, rfc2217://...
+    baudrate: Annotated[int, msgspec.Meta(ge=300, le=115_200)] = 9600
+    framing: Literal["7E1", "8N1"] = "7E1"
+    type: str = "all"  # all, one_line, two_line, betabrite, or a raw type code
+    address: Annotated[str, msgspec.Meta(pattern="^[0-9A-Fa-f]{2}$")] = "00"
+    layout: tuple[str, ...] = ("VENTER {waiting}  {longest}", "LEDIGE {available}  SAMTALE {busy}")
+    colours: dict[Literal["ok", "warn", "critical"], Colour] = msgspec.field(
+        default_factory=lambda: {"ok": "green", "warn": "amber", "critical": "red"}
+    )
+    flash_critical: bool = True
+    extended_chars: bool = True  # Æ and Å as the sign's own letters; else AE, AA
+    min_interval_s: Annotated[float, msgspec.Meta(ge=0.05, le=10)] = 0.3
+
+
+PinName = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+
+
+class DeskConfig(Section, frozen=True, kw_only=True):
+    id: Identifier
+    agent: Identifier | None = None  # a fixed agent, or ...
+    extension: str | None = None  # ... whoever is on duty at this phone (hot desking)
+    button: PinName
+    led: PinName | None = None
+    rgb_led: tuple[PinName, PinName, PinName] | None = None
+    buzzer: PinName | None = None
+    hold_s: Annotated[float, msgspec.Meta(ge=0.3, le=10)] = 1.5
+    pause_reason: str = "Pause"  # a press while available
+    hold_reason: str = "Frokost"  # a hold while available
+    queues: tuple[Identifier, ...] = ()  # the queues this desk's screen shows; () = all shown
+    oled: str | None = None  # the name of an [[oled]] entry
+
+
+class OledConfig(Section, frozen=True, kw_only=True):
+    name: str
+    # "dummy": no hardware, frames kept in memory (a PC, the demo, benchmarks)
+    driver: Literal["ssd1306", "sh1106", "ssd1309", "ssd1322", "dummy"] = "ssd1306"
+    width: Literal[128, 256] = 128
+    height: Literal[32, 64] = 64
+    interface: Literal["i2c", "spi"] = "i2c"
+    i2c_port: int = 1
+    i2c_address: Annotated[int, msgspec.Meta(ge=0x03, le=0x77)] = 0x3C
+    spi_port: int = 0
+    spi_device: int = 0
+    gpio_dc: int = 24
+    gpio_reset: int | None = 25
+    rotate: Literal[0, 1, 2, 3] = 0
+
+
+class DesksConfig(Section, frozen=True, kw_only=True):
+    request_expiry_s: Annotated[int, msgspec.Meta(ge=5, le=3600)] = 60
+    # Refuse a press that would pause the last available agent of a shown queue during
+    # open hours, unless the button is held for override_hold_s. 0 turns the guard off.
+    min_available: Annotated[int, msgspec.Meta(ge=0, le=50)] = 0
+    override_hold_s: Annotated[float, msgspec.Meta(ge=1, le=30)] = 5.0
+    oled_dim_after_s: Annotated[float, msgspec.Meta(ge=10)] = 300.0
+    oled_shift_every_s: Annotated[float, msgspec.Meta(ge=10)] = 180.0
+
+
+class WebConfig(Section, frozen=True, kw_only=True):
+    listen: str = "0.0.0.0:8080"
+    language: Literal["da", "en"] = "da"
+    admin_token_file: str = ""  # the bearer token for POST /api/desks/{desk}/press
+    # Networks that may see the boards ("192.168.10.0/24"); empty: everyone. This
+    # machine (the kiosk) always may.
+    allow_from: tuple[str, ...] = ()
+    tls_cert_file: str = ""  # both set: the wallboard is served over https
+    tls_key_file: str = ""
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]") or "0.0.0.0"  # noqa: S104
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+
+class Config(Section, frozen=True, kw_only=True):
+    site: SiteConfig
+    mqtt: MqttConfig = MqttConfig()
+    queues: QueuesConfig = QueuesConfig()
+    agents: AgentsConfig = AgentsConfig()
+    alarms: AlarmsConfig = AlarmsConfig()
+    web: WebConfig = WebConfig()
+    hours: HoursConfig = HoursConfig()
+    history: HistoryConfig = HistoryConfig()
+    sign: SignConfig = SignConfig()
+    desks: tuple[DeskConfig, ...] = ()
+    oled: tuple[OledConfig, ...] = ()
+    desk_settings: DesksConfig = DesksConfig()
+
+
+# --- checks beyond the shape ----------------------------------------------------------
+
+
+def _check_consistency(config: Config) -> list[str]:
+    errors = []
+    alarms = config.alarms
+    if alarms.waiting_warn > alarms.waiting_critical:
+        errors.append("alarms.waiting_warn: must not be above alarms.waiting_critical")
+    if alarms.longest_wait_warn_s > alarms.longest_wait_critical_s:
+        errors.append(
+            "alarms.longest_wait_warn_s: must not be above alarms.longest_wait_critical_s"
+        )
+    url = urlsplit(config.mqtt.url)
+    if url.scheme not in ("mqtt", "mqtts") or not url.hostname:
+        errors.append("mqtt.url: expected mqtt://host[:port] or mqtts://host[:port]")
+    if url.password:
+        errors.append("mqtt.url: put the password in mqtt.password_file, not in the URL")
+    try:
+        url.port  # noqa: B018 - raises on a port out of range
+    except ValueError as error:
+        errors.append(f"mqtt.url: {error}")
+    prefix = config.mqtt.prefix
+    if not prefix or prefix.startswith("/") or prefix.endswith("/") or set("#+") & set(prefix):
+        errors.append("mqtt.prefix: no wildcards and no leading or trailing '/'")
+    for key in ("password_file", "ca_file", "cert_file", "key_file"):
+        value = getattr(config.mqtt, key)
+        if value and not Path(value).is_file():
+            errors.append(f"mqtt.{key}: no such file: {value}")
+    if config.mqtt.password_file and not config.mqtt.username and not url.username:
+        errors.append("mqtt.password_file: needs mqtt.username")
+    host, _, port = config.web.listen.rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) < 65536:  # 0: any free port
+        errors.append("web.listen: expected host:port, e.g. 0.0.0.0:8080")
+    errors += _check_web(config.web)
+    if len(set(config.queues.show)) != len(config.queues.show):
+        errors.append("queues.show: lists a queue twice")
+    return errors + _check_hours(config.hours) + _check_sign(config.sign) + _check_desks(config)
+
+
+def _check_web(web: WebConfig) -> list[str]:
+    errors = []
+    for network in web.allow_from:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError as error:
+            errors.append(f"web.allow_from: {error}")
+    if bool(web.tls_cert_file) != bool(web.tls_key_file):
+        errors.append("web.tls_cert_file: give both web.tls_cert_file and web.tls_key_file")
+    for key in ("tls_cert_file", "tls_key_file", "admin_token_file"):
+        value = getattr(web, key)
+        if value and not Path(value).is_file():
+            errors.append(f"web.{key}: no such file: {value}")
+    return errors
+
+
+def _check_desks(config: Config) -> list[str]:
+    errors = []
+    oleds = [oled.name for oled in config.oled]
+    if len(set(oleds)) != len(oleds):
+        errors.append("oled.name: two [[oled]] entries share a name")
+    ids = [desk.id for desk in config.desks]
+    if len(set(ids)) != len(ids):
+        errors.append("desks.id: two desks share an id")
+    for index, desk in enumerate(config.desks):
+        key = f"desks[{index}]"
+        if (desk.agent is None) == (desk.extension is None):
+            errors.append(f"{key}: give either agent or extension")
+        if desk.led and desk.rgb_led:
+            errors.append(f"{key}: give either led or rgb_led")
+        if desk.oled and desk.oled not in oleds:
+            errors.append(f"{key}.oled: no [[oled]] named {desk.oled!r}")
+    return errors
+
+
+def _check_sign(sign: SignConfig) -> list[str]:
+    from wallboard.sign.layout import FIELD, FIELDS, STRING_LABELS, placeholders  # noqa: PLC0415
+
+    errors = []
+    if len(sign.type) != 1 and sign.type not in ("all", "one_line", "two_line", "betabrite"):
+        errors.append("sign.type: all, one_line, two_line, betabrite, or one type-code letter")
+    for line in sign.layout:
+        errors += [
+            f"sign.layout: unknown field {{{m.group(2)}}} (known: {', '.join(FIELDS)})"
+            for m in FIELD.finditer(line)
+            if m.group(2) not in FIELDS
+        ]
+    if len(placeholders(sign.layout)) > len(STRING_LABELS):
+        errors.append(f"sign.layout: at most {len(STRING_LABELS)} different fields")
+    return errors
+
+
+def _check_hours(hours: HoursConfig) -> list[str]:
+    from appliance.core.hours import parse_range  # noqa: PLC0415
+
+    errors = check_timezone("hours.timezone", hours.timezone)
+    tables = [(f"hours.weekly.{day}", ranges) for day, ranges in hours.weekly.items()]
+    tables += [(f"hours.open_dates.{day}", ranges) for day, ranges in hours.open_dates.items()]
+    for key, ranges in tables:
+        for text in ranges:
+            try:
+                parse_range(text)
+            except ValueError as error:
+                errors.append(f"{key}: {error}")
+    if hours.holidays and hours.holidays != "DK":  # Denmark's are built in
+        import holidays  # noqa: PLC0415
+
+        try:
+            holidays.country_holidays(hours.holidays)
+        except NotImplementedError:
+            errors.append(f"hours.holidays: no holiday calendar for {hours.holidays!r}")
+    return errors
+
+
+def parse_config(text: str, source: str = "config") -> Config:
+    return parse_toml(text, Config, source, _check_consistency)
+
+
+def load_config(path: str | Path) -> Config:
+    return read_toml(path, parse_config)
+
+
+def read_secret(path: str) -> str | None:
+    """The first line of a secret file, or None when no file is configured."""
+    if not path:
+        return None
+    return Path(path).read_text(encoding="utf-8").splitlines()[0].strip()
+
+
+def redacted(config: Config) -> dict[str, Any]:
+    """The config as a dict that is safe to log: file paths only, never file contents."""
+    data: dict[str, Any] = msgspec.to_builtins(config)
+    url = urlsplit(config.mqtt.url)
+    if url.username:
+        data["mqtt"]["url"] = url._replace(netloc=f"***@{url.hostname}:{url.port}").geturl()
+    return data

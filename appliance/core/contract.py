@@ -1,0 +1,397 @@
+"""The MQTT contract v1 as code: topics, payload types and one strict decoder.
+
+Everything from the broker passes through :func:`decode`, which returns either an
+event for the board or a :class:`Rejected` that says why the message was dropped.
+Nothing malformed gets further than this module.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Literal, TypeAlias, TypeVar
+
+import msgspec
+
+from appliance.core.values import Shared, clean_text
+
+VERSION = 1
+MAX_PAYLOAD_BYTES = 64 * 1024
+MAX_NAME_CHARS = 64
+MAX_TICKER_CHARS = 200
+MAX_CALLERS = 500
+DEFAULT_PREFIX = "hotline/v1"
+
+IDENTIFIER = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")  # always used with fullmatch()
+
+# Bounds well above anything a phone system produces, so absurd numbers are rejected
+# instead of being shown on a wall.
+Count = Annotated[int, msgspec.Meta(ge=0, le=10_000_000)]
+Seconds = Annotated[float, msgspec.Meta(ge=0, le=100_000_000)]
+Timestamp = Annotated[datetime, msgspec.Meta(tz=True)]
+AgentStateName = Literal["available", "ringing", "busy", "wrap_up", "paused", "logged_out"]
+AGENT_STATES: tuple[AgentStateName, ...] = (
+    "available",
+    "ringing",
+    "busy",
+    "wrap_up",
+    "paused",
+    "logged_out",
+)
+TickerLevel = Literal["info", "warning"]
+
+
+class Payload(msgspec.Struct, frozen=True, kw_only=True):
+    v: int
+
+
+class AgentCounts(msgspec.Struct, frozen=True, kw_only=True):
+    logged_in: Count = 0
+    available: Count = 0
+    ringing: Count = 0
+    busy: Count = 0
+    wrap_up: Count = 0
+    paused: Count = 0
+
+
+class Today(msgspec.Struct, frozen=True, kw_only=True):
+    date: date
+    offered: Count = 0
+    answered: Count = 0
+    abandoned: Count = 0
+    short_abandoned: Count = 0
+    answered_within_sl: Count = 0
+    sl_threshold_s: Seconds | None = None
+    wait_answered_s: Seconds = 0.0
+    talk_s: Seconds = 0.0
+
+
+@dataclass(slots=True)
+class DayCounts:
+    """Today's counts as a publisher keeps them while counting; `today()` is the payload."""
+
+    day: date
+    offered: int = 0
+    answered: int = 0
+    abandoned: int = 0
+    short_abandoned: int = 0
+    answered_within_sl: int = 0
+    wait_answered_s: float = 0.0
+    talk_s: float = 0.0
+
+    @classmethod
+    def from_today(cls, today: Today) -> DayCounts:
+        fields = msgspec.structs.asdict(today)
+        fields.pop("sl_threshold_s")
+        return cls(day=fields.pop("date"), **fields)
+
+    def is_empty(self) -> bool:
+        return self == DayCounts(self.day)
+
+    def today(self, sl_threshold_s: float) -> Today:
+        return Today(
+            date=self.day,
+            offered=self.offered,
+            answered=self.answered,
+            abandoned=self.abandoned,
+            short_abandoned=self.short_abandoned,
+            answered_within_sl=self.answered_within_sl,
+            sl_threshold_s=sl_threshold_s,
+            wait_answered_s=round(self.wait_answered_s, 1),
+            talk_s=round(self.talk_s, 1),
+        )
+
+
+class Caller(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    since: Timestamp
+    municipality: str | None = None
+
+
+class QueueState(Payload, frozen=True, kw_only=True):
+    queue: str
+    ts: Timestamp
+    waiting: Count
+    longest_wait_s: Seconds
+    name: str | None = None
+    callers: Annotated[tuple[Caller, ...], msgspec.Meta(max_length=MAX_CALLERS)] = ()
+    agents: AgentCounts | None = None
+    today: Today | None = None
+
+
+class AgentState(Payload, frozen=True, kw_only=True):
+    agent: str
+    site: str
+    state: AgentStateName
+    ts: Timestamp
+    name: str | None = None
+    reason: str | None = None
+    since: Timestamp | None = None
+    queues: tuple[str, ...] = ()
+    extension: str | None = None
+
+
+class TickerMessage(Payload, frozen=True, kw_only=True):
+    text: str
+    level: TickerLevel = "info"
+    expires: Timestamp | None = None
+
+
+class SetRequest(Payload, frozen=True, kw_only=True):
+    request_id: str
+    agent: str
+    site: str
+    state: Literal["available", "paused"]
+    ts: Timestamp
+    expires: Timestamp
+    desk: str | None = None
+    reason: str | None = None
+
+
+class SetResult(Payload, frozen=True, kw_only=True):
+    request_id: str
+    status: Literal["ok", "error"]
+    error: str | None = None
+
+
+# --- events handed to the board -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FeedStatus:
+    """`system/status`: True online, False offline or absent."""
+
+    online: bool
+
+
+@dataclass(frozen=True, slots=True)
+class QueueUpdate:
+    queue: str
+    state: QueueState | None  # None: the queue was removed
+
+
+@dataclass(frozen=True, slots=True)
+class AgentUpdate:
+    agent: str
+    state: AgentState | None
+
+
+@dataclass(frozen=True, slots=True)
+class TickerUpdate:
+    target: str
+    message: TickerMessage | None
+
+
+@dataclass(frozen=True, slots=True)
+class SetResultUpdate:
+    site: str
+    agent: str
+    result: SetResult
+
+
+@dataclass(frozen=True, slots=True)
+class SetRequestUpdate:
+    site: str
+    agent: str
+    request: SetRequest
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A message that was dropped; `reason` is a short, countable category."""
+
+    reason: Literal["oversized", "malformed", "version", "identifier", "topic"]
+    topic: str
+    detail: str
+
+
+Event: TypeAlias = (
+    FeedStatus | QueueUpdate | AgentUpdate | TickerUpdate | SetResultUpdate | SetRequestUpdate
+)
+
+
+# --- topics ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    """Topic names under one prefix; the only place topic strings are assembled."""
+
+    prefix: str = DEFAULT_PREFIX
+
+    @property
+    def system_status(self) -> str:
+        return f"{self.prefix}/system/status"
+
+    def queue(self, queue: str) -> str:
+        return f"{self.prefix}/queues/{queue}"
+
+    def agent(self, agent: str) -> str:
+        return f"{self.prefix}/agents/{agent}"
+
+    def messages(self, target: str) -> str:
+        return f"{self.prefix}/messages/{target}"
+
+    def set_request(self, site: str, agent: str) -> str:
+        return f"{self.prefix}/sites/{site}/agents/{agent}/set"
+
+    def set_result(self, site: str, agent: str) -> str:
+        return f"{self.set_request(site, agent)}/result"
+
+    def appliance_status(self, site: str, appliance: str) -> str:
+        return f"{self.prefix}/sites/{site}/appliances/{appliance}/status"
+
+    def appliance_health(self, site: str, appliance: str) -> str:
+        return f"{self.prefix}/sites/{site}/appliances/{appliance}/health"
+
+    def appliance_subscriptions(self, site: str) -> list[str]:
+        """What an appliance of `site` listens to."""
+        return [
+            self.system_status,
+            self.queue("+"),
+            self.agent("+"),
+            self.messages("all"),
+            self.messages(site),
+            self.set_result(site, "+"),
+        ]
+
+    def phone_system_subscriptions(self) -> list[str]:
+        """What the phone-system side (simulator, bridge) listens to."""
+        return [self.set_request("+", "+")]
+
+
+# --- text -----------------------------------------------------------------------------
+
+
+def _clean_optional(text: str | None, limit: int = MAX_NAME_CHARS) -> str | None:
+    if text is None:
+        return None
+    return clean_text(text, limit) or None
+
+
+# --- decoding -------------------------------------------------------------------------
+
+_version_decoder = msgspec.json.Decoder(Payload)
+_queue_decoder = msgspec.json.Decoder(QueueState)
+_agent_decoder = msgspec.json.Decoder(AgentState)
+_ticker_decoder = msgspec.json.Decoder(TickerMessage)
+_result_decoder = msgspec.json.Decoder(SetResult)
+_request_decoder = msgspec.json.Decoder(SetRequest)
+
+
+class _DropError(Exception):
+    def __init__(self, reason: Literal["malformed", "version", "identifier"], detail: str):
+        super().__init__(detail)
+        self.reason: Literal["malformed", "version", "identifier"] = reason
+        self.detail = detail
+
+
+P = TypeVar("P", bound=Payload)
+
+
+def _decode(decoder: msgspec.json.Decoder[P], payload: bytes) -> P:
+    try:
+        value = decoder.decode(payload)
+    except msgspec.DecodeError as error:
+        # A payload of another version may not fit v1's shape: say "version" if it is one.
+        try:
+            version = _version_decoder.decode(payload).v
+        except msgspec.DecodeError:
+            version = VERSION
+        if version != VERSION:
+            raise _DropError("version", f"v={version}") from error
+        raise _DropError("malformed", str(error)) from error
+    if value.v != VERSION:
+        raise _DropError("version", f"v={value.v}")
+    return value
+
+
+def _require(identifier: str, found: str, what: str) -> None:
+    if found != identifier:
+        raise _DropError("identifier", f"{what} {found!r} does not match topic {identifier!r}")
+
+
+def _decode_queue(queue: str, payload: bytes) -> QueueUpdate:
+    if not payload:
+        return QueueUpdate(queue, None)
+    state = _decode(_queue_decoder, payload)
+    _require(queue, state.queue, "queue")
+    cleaned = _clean_optional(state.name)
+    if cleaned != state.name:
+        state = msgspec.structs.replace(state, name=cleaned)
+    return QueueUpdate(queue, state)
+
+
+_sites: Shared[str] = Shared()
+_queue_lists: Shared[tuple[str, ...]] = Shared()
+
+
+def _decode_agent(agent: str, payload: bytes) -> AgentUpdate:
+    if not payload:
+        return AgentUpdate(agent, None)
+    state = _decode(_agent_decoder, payload)
+    _require(agent, state.agent, "agent")
+    if not IDENTIFIER.fullmatch(state.site):
+        raise _DropError("identifier", f"site {state.site!r} is not an identifier")
+    name, reason = _clean_optional(state.name), _clean_optional(state.reason)
+    if (name, reason) != (state.name, state.reason):
+        state = msgspec.structs.replace(state, name=name, reason=reason)
+    # Still this function's own struct, so sharing its values with others is safe.
+    msgspec.structs.force_setattr(state, "site", _sites(state.site))
+    msgspec.structs.force_setattr(state, "queues", _queue_lists(state.queues))
+    return AgentUpdate(state.agent, state)  # the payload's id, equal to the topic's: one string
+
+
+def _decode_ticker(target: str, payload: bytes) -> TickerUpdate:
+    if not payload:
+        return TickerUpdate(target, None)
+    message = _decode(_ticker_decoder, payload)
+    text = clean_text(message.text, MAX_TICKER_CHARS)
+    if not text:
+        return TickerUpdate(target, None)
+    if text != message.text:
+        message = msgspec.structs.replace(message, text=text)
+    return TickerUpdate(target, message)
+
+
+def decode(topics: Topics, topic: str, payload: bytes) -> Event | Rejected:
+    """Turn one MQTT message into a board event, or say why it was dropped."""
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        return Rejected("oversized", topic, f"{len(payload)} bytes")
+    prefix = topics.prefix + "/"
+    parts = topic[len(prefix) :].split("/") if topic.startswith(prefix) else []
+    try:
+        match parts:
+            case ["system", "status"]:
+                return FeedStatus(payload.strip() == b"online")
+            case [kind, ident, *_] if not IDENTIFIER.fullmatch(ident):
+                raise _DropError("identifier", f"{kind} identifier {ident[:40]!r}")
+            case ["queues", queue]:
+                return _decode_queue(queue, payload)
+            case ["agents", agent]:
+                return _decode_agent(agent, payload)
+            case ["messages", target]:
+                return _decode_ticker(target, payload)
+            case ["sites", site, "agents", agent, "set", "result"]:
+                _check_identifier(agent)
+                result = _decode(_result_decoder, payload)
+                return SetResultUpdate(site, agent, result)
+            case ["sites", site, "agents", agent, "set"]:
+                _check_identifier(agent)
+                request = _decode(_request_decoder, payload)
+                _require(agent, request.agent, "agent")
+                _require(site, request.site, "site")
+                return SetRequestUpdate(site, agent, request)
+    except _DropError as drop:
+        return Rejected(drop.reason, topic, drop.detail)
+    return Rejected("topic", topic, "not a topic of contract v1")
+
+
+def _check_identifier(ident: str) -> None:
+    if not IDENTIFIER.fullmatch(ident):
+        raise _DropError("identifier", f"identifier {ident[:40]!r}")
+
+
+def encode(payload: msgspec.Struct) -> bytes:
+    return msgspec.json.encode(payload)

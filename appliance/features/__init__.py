@@ -1,0 +1,1 @@
+"""Features built on the core and the drivers: the hub, desks, history, sign and desk displays."""

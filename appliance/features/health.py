@@ -1,0 +1,116 @@
+"""Health of the appliance, for `/healthz`, the retained health message and `/metrics`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from appliance import __version__
+from appliance.core.board import feed_state, longest_wait_s, shown_queues
+from appliance.features.hub import BoardHub
+
+
+@dataclass(slots=True)
+class Outputs:
+    """Each display output reports whether it works; `/healthz` and health carry it."""
+
+    states: dict[str, tuple[bool, str]] = field(default_factory=dict)
+
+    def ok(self, name: str) -> None:
+        self.states[name] = (True, "")
+
+    def error(self, name: str, message: str) -> None:
+        self.states[name] = (False, message)
+
+
+@dataclass(frozen=True, slots=True)
+class HealthReport:
+    healthy: bool
+    reasons: list[str]
+    payload: dict[str, Any]
+
+
+def health_report(hub: BoardHub, outputs: Outputs, started: float, mqtt_error: str) -> HealthReport:
+    clock = hub.clock
+    now = clock.monotonic()
+    board = hub.board.value
+    feed = feed_state(board, now)
+    reasons = []
+    if feed == "disconnected":
+        reasons.append(f"broker: {mqtt_error or 'disconnected'}")
+    elif feed == "offline":
+        reasons.append("phone system offline")
+    elif feed == "stale":
+        reasons.append("phone-system data is stale")
+    reasons += [f"{name}: {message}" for name, (ok, message) in outputs.states.items() if not ok]
+    age = None if hub.last_message is None else round(now - hub.last_message, 1)
+    payload = {
+        "v": 1,
+        "ts": clock.now().isoformat(timespec="seconds"),
+        "version": __version__,
+        "uptime_s": round(now - started),
+        "mqtt_connected": board.connected,
+        "mqtt_error": mqtt_error or None,
+        "feed": feed,
+        "last_message_age_s": age,
+        "outputs": [
+            {"name": name, "status": "ok" if ok else "error", "message": message or None}
+            for name, (ok, message) in outputs.states.items()
+        ],
+        "received_messages": hub.received,
+        "rejected_messages": sum(hub.rejected.values()),
+        "rejected_by_reason": dict(hub.rejected),
+        "healthy": not reasons,
+        "reasons": reasons,
+    }
+    return HealthReport(not reasons, reasons, payload)
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def prometheus_text(hub: BoardHub, counters: dict[str, int] | None = None) -> str:
+    """The Prometheus text exposition format, written out: a dozen lines need no library."""
+    now = hub.clock.monotonic()
+    board = hub.board.value
+    age = -1.0 if hub.last_message is None else now - hub.last_message
+    lines = [
+        "# HELP hotline_messages_received_total Contract messages accepted.",
+        "# TYPE hotline_messages_received_total counter",
+        f"hotline_messages_received_total {hub.received}",
+        "# HELP hotline_messages_rejected_total Messages dropped, by reason.",
+        "# TYPE hotline_messages_rejected_total counter",
+    ]
+    for reason in ("oversized", "malformed", "version", "identifier", "topic"):
+        lines.append(f'hotline_messages_rejected_total{{reason="{reason}"}} {hub.rejected[reason]}')
+    lines += [
+        "# HELP hotline_mqtt_connected 1 while the broker connection is up.",
+        "# TYPE hotline_mqtt_connected gauge",
+        f"hotline_mqtt_connected {int(board.connected)}",
+        "# HELP hotline_feed_live 1 while the phone-system feed is live.",
+        "# TYPE hotline_feed_live gauge",
+        f"hotline_feed_live {int(feed_state(board, now) == 'live')}",
+        "# HELP hotline_last_message_age_seconds Age of the newest message (-1: none yet).",
+        "# TYPE hotline_last_message_age_seconds gauge",
+        f"hotline_last_message_age_seconds {age:.3f}",
+        "# HELP hotline_queue_waiting Callers waiting, per queue.",
+        "# TYPE hotline_queue_waiting gauge",
+    ]
+    queues = shown_queues(board)
+    lines += [
+        f'hotline_queue_waiting{{queue="{_label(e.state.queue)}"}} {e.state.waiting}'
+        for e in queues
+    ]
+    lines += [
+        "# HELP hotline_queue_longest_wait_seconds Longest current wait, per queue.",
+        "# TYPE hotline_queue_longest_wait_seconds gauge",
+    ]
+    lines += [
+        f'hotline_queue_longest_wait_seconds{{queue="{_label(e.state.queue)}"}} '
+        f"{longest_wait_s(e, now):.1f}"
+        for e in queues
+    ]
+    for name, value in (counters or {}).items():
+        lines += [f"# TYPE hotline_{name} counter", f"hotline_{name} {value}"]
+    return "\n".join(lines) + "\n"

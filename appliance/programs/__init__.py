@@ -1,0 +1,1 @@
+"""The programs: the service wiring, the `hotline` command, the demo, first boot."""

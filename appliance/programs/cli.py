@@ -1,0 +1,332 @@
+"""The `hotline` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+from appliance import __version__
+from appliance.core.config import Config, MqttConfig, load_config, redacted
+from appliance.core.contract import IDENTIFIER, MAX_TICKER_CHARS, TickerMessage, Topics, encode
+from appliance.core.errors import ConfigError, HotlineError
+from appliance.core.hours import COPENHAGEN
+from appliance.drivers.mqtt import MqttLink
+
+log = logging.getLogger("hotline")
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from appliance.programs.service import Appliance, run_until_stopped  # noqa: PLC0415
+
+    config = load_config(args.config)
+    log.info(
+        "hotline %s for site %s; config %s",
+        __version__,
+        config.site.id,
+        json.dumps(redacted(config), ensure_ascii=False),
+    )
+    run_until_stopped(Appliance(config, freeze_start=True).run)
+    return 0
+
+
+def _cmd_check_config(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    print(
+        f"{args.config}: OK (site {config.site.id}, broker {config.mqtt.host}:"
+        f"{config.mqtt.port}, wallboard on {config.web.listen})"
+    )
+    return 0
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from appliance.phone.simulator.runner import Simulator, SimulatorSettings  # noqa: PLC0415
+    from appliance.programs.service import run_until_stopped  # noqa: PLC0415
+
+    settings = SimulatorSettings(
+        broker=args.broker,
+        prefix=args.prefix,
+        protocol=args.protocol,
+        seed=args.seed,
+        speed=args.speed,
+        calls_per_hour=args.calls_per_hour,
+        on_duty=args.on_duty,
+    )
+    run_until_stopped(Simulator(settings).run)
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from appliance.programs.demo import Demo  # noqa: PLC0415
+    from appliance.programs.service import run_until_stopped  # noqa: PLC0415
+
+    demo = Demo(
+        broker_port=args.broker_port,
+        listen=args.listen,
+        language=args.language,
+        speed=args.speed,
+        closed=args.closed,
+    )
+    run_until_stopped(demo.run)
+    return 0
+
+
+def _cmd_bridge_asterisk(args: argparse.Namespace) -> int:
+    from appliance.phone.bridge.asterisk import AsteriskBridge  # noqa: PLC0415
+    from appliance.phone.bridge.config import load_bridge_config  # noqa: PLC0415
+    from appliance.programs.service import run_until_stopped  # noqa: PLC0415
+
+    config = load_bridge_config(args.config)
+    try:
+        config.secret  # noqa: B018 - fail now, not at every reconnect
+    except OSError as error:
+        raise ConfigError(args.config, [f"ami.secret_file: cannot read: {error}"]) from error
+    if args.check:
+        print(
+            f"{args.config}: OK (AMI {config.ami.host}:{config.ami.port}, "
+            f"{len(config.queues)} queue(s), {len(config.agents)} agent(s))"
+        )
+        return 0
+    run_until_stopped(AsteriskBridge(config).run)
+    return 0
+
+
+def _cmd_install_config(args: argparse.Namespace) -> int:
+    from appliance.programs.firstboot import find_boot_config, install_config  # noqa: PLC0415
+
+    source = Path(args.source) if args.source else find_boot_config()
+    if source is None:
+        print("no hotline.toml on the boot partition: nothing to do")
+        return 0
+    installed = install_config(source, Path(args.target))
+    print(f"{source} -> {installed}")
+    return 0
+
+
+def parse_until(text: str, now: datetime) -> datetime:
+    """`22:00` is the next 22:00 in Copenhagen; an ISO time with an offset is taken as is."""
+    try:
+        clock = time.fromisoformat(text)
+    except ValueError:
+        moment = datetime.fromisoformat(text)
+        return moment if moment.tzinfo else moment.replace(tzinfo=COPENHAGEN)
+    local = now.astimezone(COPENHAGEN)
+    moment = datetime.combine(local.date(), clock, COPENHAGEN)
+    return moment if moment > local else moment + timedelta(days=1)
+
+
+def _mqtt_for_message(args: argparse.Namespace) -> MqttConfig:
+    if args.config:
+        config: Config = load_config(args.config)
+        return config.mqtt
+    return MqttConfig(url=args.broker, prefix=args.prefix, protocol=args.protocol)
+
+
+async def _publish_once(mqtt: MqttConfig, topic: str, payload: bytes, timeout_s: float) -> None:
+    link = MqttLink(
+        mqtt, client_id="hotline-message", subscriptions=[], on_message=lambda _t, _p: None
+    )
+    connection = asyncio.create_task(link.run(), name="mqtt")
+    try:
+        async with asyncio.timeout(timeout_s):
+            await link.wait_connected()
+            await link.publish(topic, payload, qos=1, retain=True)
+    except TimeoutError:
+        raise HotlineError(f"broker not reachable: {link.last_error}") from None
+    finally:
+        connection.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await connection
+
+
+def _cmd_message(args: argparse.Namespace) -> int:
+    if not IDENTIFIER.fullmatch(args.site):
+        raise HotlineError(f"--site: {args.site!r} is not a site id (or 'all')")
+    mqtt = _mqtt_for_message(args)
+    topic = Topics(mqtt.prefix).messages(args.site)
+    if args.clear:
+        payload = b""
+    elif not args.text:
+        raise HotlineError("give the text to show, or --clear")
+    else:
+        if len(args.text) > MAX_TICKER_CHARS:
+            raise HotlineError(
+                f"the text is {len(args.text)} characters; "
+                f"the ticker shows at most {MAX_TICKER_CHARS}"
+            )
+        now = datetime.now(COPENHAGEN)
+        expires = parse_until(args.until, now) if args.until else None
+        message = TickerMessage(v=1, text=args.text, level=args.level, expires=expires)
+        payload = encode(message)
+    asyncio.run(_publish_once(mqtt, topic, payload, args.timeout))
+    print("cleared" if args.clear else f"on the ticker for {args.site}: {args.text}")
+    return 0
+
+
+def _cmd_history_export(args: argparse.Namespace) -> int:
+    import csv  # noqa: PLC0415
+
+    from appliance.drivers.store import Store  # noqa: PLC0415
+
+    database = Path(args.database) if args.database else load_config(args.config).history.database
+    if not database.exists():
+        raise HotlineError(f"no history database at {database}")
+    today = datetime.now(COPENHAGEN).date()
+    last = args.to or today
+    first = args.from_ or last - timedelta(days=29)
+    store = Store(database)
+    try:
+        rows = store.daily(first.isoformat(), last.isoformat())
+    finally:
+        store.close()
+    if args.format == "json":
+        json.dump(rows, sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+    else:
+        writer = csv.DictWriter(sys.stdout, fieldnames=DAILY_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    return 0
+
+
+DAILY_COLUMNS = [
+    "day",
+    "queue",
+    "offered",
+    "answered",
+    "abandoned",
+    "sl_pct",
+    "abandon_pct",
+    "asa_s",
+    "aht_s",
+    "peak_waiting",
+    "longest_wait_s",
+]
+
+
+def _cmd_sign_emulate(args: argparse.Namespace) -> int:
+    from appliance.programs.service import run_until_stopped  # noqa: PLC0415
+    from appliance.programs.sign_emulator import emulate  # noqa: PLC0415
+
+    listen = None
+    if args.listen:
+        host, _, port = args.listen.rpartition(":")
+        listen = (host or "127.0.0.1", int(port))
+    run_until_stopped(lambda: emulate(Path(args.link) if args.link else None, listen))
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hotline", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"hotline {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run the appliance")
+    run.add_argument("--config", required=True, help="the appliance's TOML config")
+    run.set_defaults(handler=_cmd_run)
+
+    check = commands.add_parser("check-config", help="explain every mistake in a config")
+    check.add_argument("config")
+    check.set_defaults(handler=_cmd_check_config)
+
+    def broker_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--broker", default="mqtt://localhost:1883", help="mqtt://host:port")
+        command.add_argument("--prefix", default="hotline/v1")
+        command.add_argument("--protocol", choices=("5", "3.1.1"), default="5")
+
+    simulate = commands.add_parser("simulate", help="play the shared phone system")
+    broker_options(simulate)
+    simulate.add_argument("--seed", type=int, default=None)
+    simulate.add_argument("--speed", type=float, default=1.0, help="simulated seconds per second")
+    simulate.add_argument("--calls-per-hour", type=float, default=95.0)
+    simulate.add_argument("--on-duty", type=int, default=7, help="agents on the shift")
+    simulate.set_defaults(handler=_cmd_simulate)
+
+    message = commands.add_parser("message", help="put a line on the tickers (or --clear)")
+    message.add_argument("text", nargs="?")
+    message.add_argument("--site", default="all", help="a site id, or all (default)")
+    message.add_argument("--until", help="HH:MM (next occurrence) or an ISO time")
+    message.add_argument("--level", choices=("info", "warning"), default="info")
+    message.add_argument("--clear", action="store_true", help="remove the site's message")
+    message.add_argument("--config", help="take the broker from an appliance config")
+    message.add_argument("--timeout", type=float, default=10.0)
+    broker_options(message)
+    message.set_defaults(handler=_cmd_message)
+
+    _add_tool_commands(commands)
+    return parser
+
+
+def _add_tool_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The commands around the appliance: history, sign emulator, demo."""
+    history = commands.add_parser("history", help="the local history")
+    history_commands = history.add_subparsers(dest="history_command", required=True)
+    export = history_commands.add_parser("export", help="daily statistics as CSV or JSON")
+    export.add_argument("--from", dest="from_", type=date.fromisoformat, help="YYYY-MM-DD")
+    export.add_argument("--to", type=date.fromisoformat, help="YYYY-MM-DD (default today)")
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    source = export.add_mutually_exclusive_group(required=True)
+    source.add_argument("--config", help="the appliance's config (finds its database)")
+    source.add_argument("--database", help="a history database file")
+    export.set_defaults(handler=_cmd_history_export)
+
+    sign = commands.add_parser("sign", help="the LED sign")
+    sign_commands = sign.add_subparsers(dest="sign_command", required=True)
+    emulator = sign_commands.add_parser("emulate", help="a pretend sign, shown in the terminal")
+    emulator.add_argument("--link", help="also reach the pty through this path")
+    emulator.add_argument("--listen", help="host:port: listen on TCP instead of a pty")
+    emulator.set_defaults(handler=_cmd_sign_emulate)
+
+    demo = commands.add_parser("demo", help="broker + simulator + appliance, on this machine")
+    demo.add_argument("--listen", default="127.0.0.1:8080", help="wallboard host:port")
+    demo.add_argument("--broker-port", type=int, default=18830)
+    demo.add_argument("--language", choices=("da", "en"), default="da")
+    demo.add_argument("--speed", type=float, default=1.0)
+    demo.add_argument("--closed", action="store_true", help="show the closed state")
+    demo.set_defaults(handler=_cmd_demo)
+
+    install = commands.add_parser(
+        "install-config", help="move hotline.toml and its secrets from the boot partition"
+    )
+    install.add_argument("--from", dest="source", help="default: /boot/firmware/hotline.toml")
+    install.add_argument("--to", dest="target", default="/etc/hotline")
+    install.set_defaults(handler=_cmd_install_config)
+
+    bridge = commands.add_parser("bridge", help="publish a phone system by the contract")
+    bridges = bridge.add_subparsers(dest="bridge_command", required=True)
+    asterisk = bridges.add_parser("asterisk", help="Asterisk queues over AMI")
+    asterisk.add_argument("--config", required=True, help="bridge.toml")
+    asterisk.add_argument("--check", action="store_true", help="check the config and stop")
+    asterisk.set_defaults(handler=_cmd_bridge_asterisk)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        return int(args.handler(args))
+    except ConfigError as error:
+        print(error.explain(), file=sys.stderr)
+        return 2
+    except (HotlineError, ValueError) as error:
+        print(f"hotline: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

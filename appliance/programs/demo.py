@@ -1,0 +1,225 @@
+"""`hotline demo`: broker, phone-system simulator and appliance in one process.
+
+For a newcomer at any hour: an in-process MQTT broker (amqtt) on loopback, the simulator
+playing an evening of the shared hotline, and an appliance for Favrskov showing it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from gpiozero.pins.mock import MockFactory, MockPWMPin
+from luma.core.device import dummy
+from PIL import Image
+
+from appliance.core.config import Config, parse_config
+from appliance.core.hours import COPENHAGEN, always_open_toml
+from appliance.phone.simulator.runner import Simulator, SimulatorSettings
+from appliance.programs.service import Appliance
+from appliance.programs.sign_emulator import PtySign, SignEmulator
+from wallboard.web.demo import DemoDesks, add_demo_routes
+
+log = logging.getLogger(__name__)
+
+DEMO_CONFIG = """
+[site]
+id = "favrskov"
+name = "Favrskov Borgerservice"
+appliance = "demo"
+
+[mqtt]
+url = "mqtt://127.0.0.1:{broker_port}"
+protocol = "3.1.1"   # amqtt speaks MQTT 3.1.1
+
+[web]
+listen = "{listen}"
+language = "{language}"
+
+[history]
+state_dir = "{state_dir}"
+
+[sign]
+port = "{sign_port}"
+framing = "8N1"
+
+# Mette Jensen (Favrskov) at desk 1. Desk 2 follows extension 2102, where Lars Nielsen of
+# Aarhus logs in: the phone system refuses Favrskov's requests for him, as it should.
+[[desks]]
+id = "desk-1"
+agent = "a2101"
+button = "GPIO17"
+led = "GPIO27"
+oled = "desk-1"
+
+[[desks]]
+id = "desk-2"
+extension = "2102"
+button = "GPIO5"
+rgb_led = ["GPIO6", "GPIO13", "GPIO19"]
+oled = "desk-2"
+
+[[oled]]
+name = "desk-1"
+
+[[oled]]
+name = "desk-2"
+height = 32
+
+{hours}
+"""
+
+
+def _closed_until_tomorrow_evening(today: date) -> str:
+    """...unless asked to show the closed state: closed now, open tomorrow evening."""
+    tomorrow = today + timedelta(days=1)
+    return (
+        f'[hours]\nholidays = ""\nweekly = {{}}\n'
+        f'open_dates = {{"{tomorrow.isoformat()}" = ["18:30-22:00"]}}\n'
+    )
+
+
+def demo_config(
+    broker_port: int,
+    listen: str,
+    *,
+    language: str,
+    closed: bool = False,
+    state_dir: str = "",
+    sign_port: str = "",
+) -> Config:
+    hours = (
+        _closed_until_tomorrow_evening(datetime.now(COPENHAGEN).date())
+        if closed
+        else always_open_toml()  # a newcomer sees live numbers at any hour
+    )
+    text = DEMO_CONFIG.format(
+        broker_port=broker_port,
+        listen=listen,
+        language=language,
+        hours=hours,
+        state_dir=state_dir,
+        sign_port=sign_port,
+    )
+    return parse_config(text, "demo config")
+
+
+@contextlib.asynccontextmanager
+async def embedded_broker(port: int) -> AsyncIterator[None]:
+    """An amqtt broker on loopback for as long as the context lasts."""
+    from amqtt.broker import Broker  # noqa: PLC0415 - an extra: only the demo needs it
+
+    for name in ("amqtt", "transitions"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    broker = Broker(
+        {
+            "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
+            "plugins": {
+                "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}
+            },
+        }
+    )
+    await broker.start()
+    try:
+        yield
+    finally:
+        await broker.shutdown()
+
+
+class Demo:
+    """The demo's parts, reachable for the screenshot tool and the tests."""
+
+    def __init__(
+        self,
+        *,
+        broker_port: int = 18830,
+        listen: str = "127.0.0.1:8080",
+        language: str = "da",
+        speed: float = 1.0,
+        closed: bool = False,
+    ) -> None:
+        self.broker_port = broker_port
+        self.state_dir = tempfile.mkdtemp(prefix="hotline-demo-")  # the demo leaves no trace
+        self.sign = SignEmulator()
+        self.sign_line = PtySign(self.sign)
+        self.config = demo_config(
+            broker_port,
+            listen,
+            language=language,
+            closed=closed,
+            state_dir=self.state_dir,
+            sign_port=self.sign_line.device,
+        )
+        self.pins = MockFactory(pin_class=MockPWMPin)  # RGB LEDs dim by PWM
+        self.appliance = Appliance(
+            self.config,
+            extend_web=lambda app: add_demo_routes(
+                app,
+                lambda: self.sign.shown.value,
+                DemoDesks(self._desks_state, self._desk_frame, self.appliance.press),
+            ),
+            pin_factory=self.pins,
+            oled_factory=lambda oled: dummy(width=oled.width, height=oled.height, mode="1"),
+        )
+        self.simulator = Simulator(
+            SimulatorSettings(
+                broker=self.broker_url, protocol="3.1.1", speed=speed, calls_per_hour=110, on_duty=8
+            )
+        )
+
+    def _desks_state(self) -> list[dict[str, Any]]:
+        states = []
+        for desk_id, status in self.appliance.desks.status.value.items():
+            agent = status.agent
+            states.append(
+                {
+                    "desk": desk_id,
+                    "light": status.light,
+                    "message": status.message,
+                    "agent": (agent.state.name or agent.state.agent) if agent else None,
+                    "state": agent.state.state if agent else None,
+                }
+            )
+        return states
+
+    def _desk_frame(self, desk: str) -> Image.Image | None:
+        screen = self.appliance.screens.get(desk)
+        return None if screen is None else screen.last_frame
+
+    @property
+    def broker_url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.broker_port}"
+
+    @property
+    def wallboard_url(self) -> str:
+        host = self.config.web.host
+        host = "localhost" if host in ("0.0.0.0", "") else host  # noqa: S104
+        return f"http://{host}:{self.appliance.web_port}/"
+
+    async def run(self, *, announce: bool = True) -> None:
+        try:
+            await self._run(announce=announce)
+        finally:
+            self.sign_line.close()
+            self.pins.close()
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+
+    async def _run(self, *, announce: bool) -> None:
+        async with embedded_broker(self.broker_port), asyncio.TaskGroup() as group:
+            group.create_task(self.simulator.run(), name="simulator")
+            group.create_task(self.appliance.run(), name="appliance")
+            group.create_task(self.sign_line.serve(), name="sign-emulator")
+            await self.appliance.ready.wait()
+            if announce:
+                print(
+                    f"\n  Wallboard: {self.wallboard_url}"
+                    f"\n  Demo page (wallboard, LED sign, desks): {self.wallboard_url}demo"
+                    "\n  Ctrl-C stops the demo.\n",
+                    flush=True,
+                )

@@ -1,0 +1,290 @@
+"""The appliance, wired in one place: one TaskGroup owns every long-running task."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import ipaddress
+import logging
+import signal
+import ssl
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from typing import Any, NoReturn
+
+import msgspec
+from aiohttp import web
+
+from appliance.core.board import BoardRules
+from appliance.core.clock import Clock, SystemClock
+from appliance.core.config import Config, WebConfig, read_secret
+from appliance.core.contract import Topics
+from appliance.core.desk import Refusal
+from appliance.core.errors import ConfigError, NotConnectedError
+from appliance.drivers.gpio import DeskPins
+from appliance.drivers.mqtt import MqttLink
+from appliance.drivers.oled import DeskDisplays, DeviceFactory, OledScreen, make_device
+from appliance.drivers.store import AsyncStore
+from appliance.drivers.systemd import Notifier
+from appliance.features.desks import Desks
+from appliance.features.health import HealthReport, Outputs, health_report, prometheus_text
+from appliance.features.hub import BoardHub
+from appliance.features.recorder import HistoryRecorder, local_midnight
+from appliance.features.sign_output import SignDriver
+from wallboard.live import ViewPublisher
+from wallboard.web.app import WebDeps, create_app, serve
+
+log = logging.getLogger(__name__)
+
+
+def _web_tls(web: WebConfig) -> ssl.SSLContext | None:
+    if not web.tls_cert_file:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(web.tls_cert_file, web.tls_key_file)
+    except (OSError, ssl.SSLError) as error:
+        raise ConfigError("web", [f"web.tls_cert_file: cannot load: {error}"]) from error
+    return context
+
+
+class Appliance:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Clock | None = None,
+        extend_web: Callable[[web.Application], None] | None = None,
+        notifier: Notifier | None = None,
+        pin_factory: Any = None,
+        oled_factory: DeviceFactory = make_device,
+        freeze_start: bool = False,
+    ) -> None:
+        self.config = config
+        self._freeze_start = freeze_start
+        self._extend_web = extend_web
+        self.notifier = notifier or Notifier()
+        self._pin_factory = pin_factory
+        self.clock = clock or SystemClock()
+        self.started = self.clock.monotonic()
+        site = config.site
+        self.topics = Topics(config.mqtt.prefix)
+        today = self.clock.now().date()
+        self.hub = BoardHub(BoardRules.from_config(config, today), self.topics, self.clock)
+        self.outputs = Outputs()
+        self.link = MqttLink(
+            config.mqtt,
+            client_id=f"hotline-{site.id}-{site.appliance}",
+            subscriptions=self.topics.appliance_subscriptions(site.id),
+            on_message=self.hub.on_message,
+            on_connection=self.hub.on_connection,
+            availability_topic=self.topics.appliance_status(site.id, site.appliance),
+        )
+        self.views = ViewPublisher(self.hub.board, self.clock, site.name)
+        self.store = AsyncStore(config.history.database)
+        self.recorder = HistoryRecorder(
+            self.hub.board, self.store, self.clock, config.history, self.outputs
+        )
+        self.history_ok = False
+        self.sign = (
+            SignDriver(
+                config.sign,
+                self.views.models,
+                self.clock,
+                self.outputs,
+                language=config.web.language,
+            )
+            if config.sign.port
+            else None
+        )
+        self.desks = Desks(config, self.hub, self.link.publish, self.store, self.clock)
+        self.pins: dict[str, DeskPins] = {}
+        oleds = {oled.name: oled for oled in config.oled}
+        self._oled_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="oled")
+        self.screens = {
+            desk.id: OledScreen(oleds[desk.oled], self.outputs, oled_factory, self._oled_thread)
+            for desk in config.desks
+            if desk.oled
+        }
+        self.web_port: int | None = None
+        self.ready = asyncio.Event()
+
+    def health(self) -> HealthReport:
+        return health_report(self.hub, self.outputs, self.started, self.link.last_error)
+
+    def _web_ready(self, port: int) -> None:
+        self.web_port = port
+        self.outputs.ok("web")
+        self.ready.set()
+        self.notifier.ready(self.status_line())
+        if self._freeze_start:
+            # What start-up made (libraries, config, the first board: ~56,000 objects) lives
+            # as long as the process. Frozen, the collector's full passes skip it: one took
+            # 60 ms here, a board update late by as much every few minutes.
+            gc.freeze()
+
+    def status_line(self) -> str:
+        """One line for `systemctl status`: the feed, the queues, what is wrong."""
+        report = self.health()
+        board = self.views.models.value
+        waiting = sum(queue.waiting or 0 for queue in board.queues)
+        line = f"{board.feed}, {len(board.queues)} queues, {waiting} waiting"
+        return line + (f"; {report.reasons[0]}" if report.reasons else "")
+
+    async def history(self, first: date, last: date) -> dict[str, Any]:
+        """Today's curve of waiting callers per queue, and daily statistics first..last."""
+        if not self.history_ok:
+            return {"v": 1, "today": {}, "daily": [], "error": "history unavailable"}
+        timezone = self.hub.board.value.rules.timezone
+        since = local_midnight(self.clock.now(), timezone)
+        curve = await self.store.run(lambda store: store.curve(since))
+        daily = await self.store.run(lambda store: store.daily(first.isoformat(), last.isoformat()))
+        return {"v": 1, "today": curve, "daily": daily}
+
+    def counters(self) -> dict[str, int]:
+        """Display work, for /metrics: what the outputs actually did."""
+        counters = {
+            "board_renders_total": self.views.renders,
+            "oled_frames_total": sum(screen.frames for screen in self.screens.values()),
+        }
+        if self.sign is not None:
+            counters |= {
+                "sign_writes_total": self.sign.writes,
+                "sign_bytes_total": self.sign.bytes_written,
+            }
+        return counters
+
+    async def press(self, desk: str, held_s: float) -> dict[str, Any]:
+        """A press as the web API makes it: the same path as the button's."""
+        decision = await self.desks.press(desk, held_s)
+        if isinstance(decision, Refusal):
+            return {"desk": desk, "result": "refused", "message": decision.message}
+        return {
+            "desk": desk,
+            "result": "requested",
+            "agent": decision.agent,
+            "state": decision.state,
+            "reason": decision.reason,
+        }
+
+    async def _open_history(self) -> None:
+        """History is a nicety: if its disk fails, the displays carry on without it."""
+        try:
+            await self.store.open()
+            await self.recorder.load_today(self.hub.board.value.rules.timezone)
+        except Exception as error:  # noqa: BLE001 - any failure here must not stop the boards
+            log.error("history disabled: %s", error)
+            self.outputs.error("history", f"cannot open {self.config.history.database}: {error}")
+            return
+        self.outputs.ok("history")
+        self.history_ok = True
+
+    async def run(self) -> None:
+        try:
+            await self._run_tasks()
+        finally:
+            self.notifier.stopping()
+            self.notifier.close()
+            for pins in self.pins.values():
+                pins.close()
+            self._oled_thread.shutdown(wait=False)
+            await self.store.close()
+
+    async def _run_tasks(self) -> None:
+        web = self.config.web
+        tls = _web_tls(web)
+        app = create_app(
+            WebDeps(
+                views=self.views.views,
+                render_board=self.views.render,
+                health=self.health,
+                metrics=lambda: prometheus_text(self.hub, self.counters()),
+                history=self.history,
+                press=self.press,
+                desks=tuple(desk.id for desk in self.config.desks),
+                admin_token=read_secret(web.admin_token_file),
+                today=lambda: (
+                    self.clock.now().astimezone(self.hub.board.value.rules.timezone).date()
+                ),
+                language=web.language,
+                title=self.config.site.name or "Digital hotline",
+                allow_from=tuple(ipaddress.ip_network(n, strict=False) for n in web.allow_from),
+            )
+        )
+        if self._extend_web is not None:
+            self._extend_web(app)
+        loop = asyncio.get_running_loop()
+        for desk in self.config.desks:
+            try:
+                self.pins[desk.id] = DeskPins(
+                    desk,
+                    lambda desk_id, held: self.desks.press_from_thread(loop, desk_id, held),
+                    self._pin_factory,
+                )
+            except Exception as error:  # noqa: BLE001 - gpiozero raises many kinds
+                # No GPIO here (a PC without GPIOZERO_PIN_FACTORY=mock), or a pin in use:
+                # the desk still works through the API and its screen.
+                log.error("desk %s: no button or LED: %s", desk.id, error)
+                self.outputs.error(f"desk {desk.id}", f"GPIO: {error}")
+        displays = DeskDisplays(
+            self.desks.status,
+            self.views.models,
+            self.pins,
+            self.screens,
+            clock=self.clock,
+            settings=self.config.desk_settings,
+            language=web.language,
+            timezone=self.hub.board.value.rules.timezone,
+        )
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self.link.run(), name="mqtt")
+            group.create_task(self.views.run(), name="board-views")
+            group.create_task(serve(app, web.host, web.port, self._web_ready, tls), name="web")
+            group.create_task(self._publish_health(), name="health")
+            if self.notifier.enabled:
+                group.create_task(self.notifier.run(self.status_line), name="systemd")
+            group.create_task(self._run_history_and_desks(group), name="history-open")
+            if self.sign is not None:
+                group.create_task(self.sign.run(), name="sign")
+            if self.config.desks:
+                group.create_task(displays.run(), name="desk-displays")
+
+    async def _run_history_and_desks(self, group: asyncio.TaskGroup) -> None:
+        """The boards are served first; opening (and checking) the database can take a while
+        on an SD card. Desks start once it is open: they take up unfinished presses."""
+        await self._open_history()
+        if self.history_ok:
+            group.create_task(self.recorder.run(), name="history")
+        if self.config.desks:
+            group.create_task(self.desks.run(), name="desks")
+            group.create_task(self.desks.run_presses(), name="desk-presses")
+
+    async def _publish_health(self) -> NoReturn:
+        site = self.config.site
+        topic = self.topics.appliance_health(site.id, site.appliance)
+        while True:
+            await self.link.wait_connected()
+            try:
+                payload = msgspec.json.encode(self.health().payload)
+                await self.link.publish(topic, payload, qos=0, retain=True)
+            except NotConnectedError:
+                continue
+            await asyncio.sleep(self.config.mqtt.health_interval_s)
+
+
+def run_until_stopped(main: Callable[[], Coroutine[Any, Any, object]]) -> None:
+    """Run `main` until Ctrl-C or SIGTERM; both end it through cancellation, cleanly."""
+
+    async def guarded() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, task.cancel)
+        try:
+            await main()
+        except asyncio.CancelledError:
+            log.info("stopped")
+
+    asyncio.run(guarded())

@@ -1,0 +1,1 @@
+"""The desk OLED screen, drawn from what the desk knows."""

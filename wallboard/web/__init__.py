@@ -1,0 +1,1 @@
+"""The web: the aiohttp app, the WebSocket fan-out, the demo routes and the page."""

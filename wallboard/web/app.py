@@ -1,0 +1,310 @@
+"""The web wallboard: a read-only page for TVs, its assets, the board API and its WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import ipaddress
+import json
+import logging
+import ssl
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from importlib import resources
+from typing import Any, Literal, TypeAlias
+
+from aiohttp import WSMsgType, web
+
+from appliance.features.health import HealthReport
+from appliance.runtime.latest import Latest
+from wallboard.web.fanout import BoardFanout
+
+log = logging.getLogger(__name__)
+
+STATIC = resources.files("wallboard.web") / "static"
+_CONTENT_TYPES = {
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".woff2": "font/woff2",
+}
+_SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "SAMEORIGIN",  # the demo page frames the wallboard; nobody else may
+}
+
+
+IPNetwork: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
+HistorySource = Callable[[date, date], Awaitable[dict[str, Any]]]
+PressDesk = Callable[[str, float], Awaitable[dict[str, Any]]]  # desk, held_s → outcome
+MAX_HISTORY_DAYS = 400
+
+
+@dataclass(frozen=True, slots=True)
+class WebDeps:
+    """What the web app reads; it never reaches the broker itself."""
+
+    views: Latest[bytes]
+    render_board: Callable[[], bytes]
+    health: Callable[[], HealthReport]
+    metrics: Callable[[], str]
+    history: HistorySource | None = None
+    today: Callable[[], date] = date.today
+    press: PressDesk | None = None
+    desks: tuple[str, ...] = ()
+    admin_token: str | None = None
+    language: Literal["da", "en"] = "da"
+    title: str = "Digital hotline"
+    allow_from: tuple[IPNetwork, ...] = ()  # empty: everyone may look
+
+
+DEPS = web.AppKey("deps", WebDeps)
+SOCKETS = web.AppKey("sockets", set[web.WebSocketResponse])
+FANOUT = web.AppKey("fanout", BoardFanout)
+PAGES = web.AppKey("pages", dict[str, str])
+
+
+@web.middleware
+async def security_headers(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    response = await handler(request)
+    if not response.prepared:
+        response.headers.update(_SECURITY_HEADERS)
+    return response
+
+
+@web.middleware
+async def allowed_networks(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Only `[web] allow_from` networks (and this machine, for the kiosk) see anything."""
+    networks = request.app[DEPS].allow_from
+    if networks:
+        try:
+            address = ipaddress.ip_address((request.remote or "").split("%")[0])
+        except ValueError:
+            raise web.HTTPForbidden(text="unknown address") from None
+        if not address.is_loopback and not any(address in network for network in networks):
+            raise web.HTTPForbidden(text="not allowed from this address ([web] allow_from)")
+    return await handler(request)
+
+
+def _page(deps: WebDeps, name: str) -> str:
+    template = (STATIC / name).read_text(encoding="utf-8")
+    title = deps.title.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
+    return template.replace("{{lang}}", deps.language).replace("{{title}}", title)
+
+
+async def index(request: web.Request) -> web.Response:
+    return web.Response(text=request.app[PAGES]["index.html"], content_type="text/html")
+
+
+async def stats_page(request: web.Request) -> web.Response:
+    return web.Response(text=request.app[PAGES]["stats.html"], content_type="text/html")
+
+
+def _day(request: web.Request, key: str, default: date) -> date:
+    text = request.query.get(key)
+    if text is None:
+        return default
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise web.HTTPBadRequest(text=f"{key}: expected YYYY-MM-DD") from None
+
+
+async def api_history(request: web.Request) -> web.Response:
+    """Today's curve of waiting callers per queue, and daily statistics for a range."""
+    deps = request.app[DEPS]
+    today = deps.today()
+    last = _day(request, "to", today)
+    first = _day(request, "from", last - timedelta(days=29))
+    if first > last or (last - first).days >= MAX_HISTORY_DAYS:
+        raise web.HTTPBadRequest(text=f"from..to: at most {MAX_HISTORY_DAYS} days, in order")
+    if deps.history is None:
+        return web.json_response({"v": 1, "today": {}, "daily": []})
+    return web.json_response(await deps.history(first, last), headers={"Cache-Control": "no-store"})
+
+
+async def asset(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    suffix = name[name.rfind(".") :]
+    path = STATIC / name
+    if "/" in name or suffix not in _CONTENT_TYPES or not path.is_file():  # no .html either
+        raise web.HTTPNotFound
+    return web.Response(
+        body=path.read_bytes(),
+        content_type=_CONTENT_TYPES[suffix],
+        headers={"Cache-Control": "max-age=300"},
+    )
+
+
+async def api_board(request: web.Request) -> web.Response:
+    body = request.app[DEPS].render_board()
+    return web.Response(
+        body=body, content_type="application/json", headers={"Cache-Control": "no-store"}
+    )
+
+
+async def healthz(request: web.Request) -> web.Response:
+    report = request.app[DEPS].health()
+    return web.json_response(
+        {"healthy": report.healthy, "reasons": report.reasons, "health": report.payload},
+        status=200 if report.healthy else 503,
+        dumps=lambda data: json.dumps(data, ensure_ascii=False),
+    )
+
+
+async def metrics(request: web.Request) -> web.Response:
+    return web.Response(
+        text=request.app[DEPS].metrics(),
+        content_type="text/plain",
+        charset="utf-8",
+        headers={"X-Version": "0.0.4"},
+    )
+
+
+def _same_origin(request: web.Request) -> bool:
+    origin = request.headers.get("Origin")
+    if origin is None:  # not a browser: tools may connect
+        return True
+    return origin in (f"http://{request.host}", f"https://{request.host}")
+
+
+class RateLimit:
+    """A token bucket: `burst` at once, then one per `every_s` seconds."""
+
+    def __init__(self, burst: int = 10, every_s: float = 6.0) -> None:
+        self._burst, self._every = burst, every_s
+        self._tokens, self._at = float(burst), time.monotonic()
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self._tokens = min(self._burst, self._tokens + (now - self._at) / self._every)
+        self._at = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+
+LIMIT = web.AppKey("limit", RateLimit)
+
+
+def _authorised(request: web.Request, token: str | None) -> None:
+    """State-changing requests: same origin, the admin token, within the rate."""
+    if token is None:
+        raise web.HTTPForbidden(text="no admin token configured ([web] admin_token_file)")
+    if not _same_origin(request):
+        raise web.HTTPForbidden(text="cross-origin request refused")
+    given = request.headers.get("Authorization", "")
+    if not given.startswith("Bearer ") or not hmac.compare_digest(
+        given.removeprefix("Bearer ").encode(), token.encode()
+    ):
+        raise web.HTTPUnauthorized(
+            text="admin token required", headers={"WWW-Authenticate": "Bearer"}
+        )
+    if not request.app[LIMIT].allow():
+        raise web.HTTPTooManyRequests(text="too many requests")
+
+
+async def press_desk(request: web.Request) -> web.Response:
+    """POST /api/desks/{desk}/press[?hold_s=2]: press a desk's button, for technicians."""
+    deps = request.app[DEPS]
+    _authorised(request, deps.admin_token)
+    desk = request.match_info["desk"]
+    if deps.press is None or desk not in deps.desks:
+        raise web.HTTPNotFound(text=f"no desk {desk[:40]!r}")
+    try:
+        held_s = min(max(float(request.query.get("hold_s", "0")), 0.0), 60.0)
+    except ValueError:
+        raise web.HTTPBadRequest(text="hold_s: a number of seconds") from None
+    return web.json_response(
+        await deps.press(desk, held_s), dumps=lambda data: json.dumps(data, ensure_ascii=False)
+    )
+
+
+async def board_socket(request: web.Request) -> web.WebSocketResponse:
+    """Sends the board on connect and each newer one after; the client only listens."""
+    if not _same_origin(request):
+        raise web.HTTPForbidden(text="cross-origin WebSocket refused")
+    deps = request.app[DEPS]
+    # No per-message deflate: on a LAN it costs more (zlib per client per board) than it
+    # saves, and it adds latency.
+    socket = web.WebSocketResponse(heartbeat=20, max_msg_size=4096, compress=False)
+    await socket.prepare(request)
+    request.app[SOCKETS].add(socket)
+    fanout = request.app[FANOUT]
+    try:
+        async with asyncio.TaskGroup() as group:
+            sender = group.create_task(
+                fanout.follow(socket, request.transport, deps.render_board()), name="ws-send"
+            )
+            async for message in socket:  # reading is how a close is noticed
+                if message.type == WSMsgType.ERROR:
+                    break
+            sender.cancel()
+    except* (ConnectionResetError, RuntimeError):
+        pass  # the client went away mid-send
+    finally:
+        request.app[SOCKETS].discard(socket)
+    return socket
+
+
+async def _close_sockets(app: web.Application) -> None:
+    sockets = app[SOCKETS]
+    for socket in list(sockets):
+        with contextlib.suppress(Exception):
+            await socket.close(code=1001, message=b"server shutdown")
+
+
+def create_app(deps: WebDeps) -> web.Application:
+    app = web.Application(middlewares=[security_headers, allowed_networks])
+    app[DEPS] = deps
+    app[SOCKETS] = set()
+    app[FANOUT] = BoardFanout(deps.views)
+    app[LIMIT] = RateLimit()
+    app[PAGES] = {name: _page(deps, name) for name in ("index.html", "stats.html")}
+    app.on_shutdown.append(_close_sockets)
+    app.router.add_get("/", index)
+    app.router.add_get("/static/{name}", asset)
+    app.router.add_get("/stats", stats_page)
+    app.router.add_get("/api/board", api_board)
+    app.router.add_get("/api/history", api_history)
+    app.router.add_get("/ws", board_socket)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_post("/api/desks/{desk}/press", press_desk)
+    app.router.add_get("/metrics", metrics)
+    return app
+
+
+async def serve(
+    app: web.Application,
+    host: str,
+    port: int,
+    on_ready: Callable[[int], None] | None = None,
+    tls: ssl.SSLContext | None = None,
+) -> None:
+    """Serve until cancelled (the caller's TaskGroup owns this); `on_ready` gets the port."""
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port, ssl_context=tls)
+        await site.start()
+        bound = runner.addresses[0][1] if runner.addresses else port
+        log.info("wallboard on %s://%s:%d", "https" if tls else "http", host, bound)
+        if on_ready:
+            on_ready(bound)
+        await app[FANOUT].run()
+    finally:
+        await runner.cleanup()

@@ -1,0 +1,88 @@
+"""Each new board to every wallboard WebSocket, in the turn that rendered it.
+
+A task per client woken for every board costs a task switch per client per board: with 50
+TVs that was a millisecond and more before the last one had it. Here the board's frame is
+made once (a server's frames are not masked, so every client gets the same bytes) and
+written to each socket that keeps up, as the board is published, before the event loop
+does anything else. A socket whose send buffer backs up (a TV on a poor Wi-Fi) is taken
+out and handed back to its own task, which waits for it to drain and then sends it the
+newest board, never the ones in between, before it rejoins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from dataclasses import dataclass
+from typing import NoReturn
+
+from aiohttp import WSMsgType, web
+
+from appliance.runtime.latest import Latest
+
+BACKLOG_LIMIT = 32 * 1024  # bytes unsent; below asyncio's 64 KiB high-water mark
+
+
+def text_frame(payload: bytes) -> bytes:
+    """One unfragmented, unmasked WebSocket text frame (RFC 6455 §5.2), as servers send."""
+    size = len(payload)
+    if size < 126:
+        return struct.pack("!BB", 0x81, size) + payload
+    if size < 1 << 16:
+        return struct.pack("!BBH", 0x81, 126, size) + payload
+    return struct.pack("!BBQ", 0x81, 127, size) + payload
+
+
+@dataclass(slots=True)
+class _Follower:
+    transport: asyncio.Transport | None
+    behind: asyncio.Event
+
+
+def _backed_up(transport: asyncio.Transport | None) -> bool:
+    if transport is None or transport.is_closing():
+        return True
+    return transport.get_write_buffer_size() > BACKLOG_LIMIT
+
+
+class BoardFanout:
+    def __init__(self, views: Latest[bytes]) -> None:
+        self._views = views
+        self._live: dict[web.WebSocketResponse, _Follower] = {}
+        self.skipped = 0  # boards a backed-up client did not get (it got a newer one)
+
+    @property
+    def clients(self) -> int:
+        return len(self._live)
+
+    async def follow(self, socket: web.WebSocketResponse, transport: asyncio.Transport | None,
+                     first: bytes) -> NoReturn:  # fmt: skip
+        """Send `first`, then every newer board; while the client keeps up, `run` sends."""
+        follower = _Follower(transport, asyncio.Event())
+        version, body = self._views.version, first
+        try:
+            while True:
+                await socket.send_frame(body, WSMsgType.TEXT)  # waits while backed up
+                if self._views.version == version and not _backed_up(transport):
+                    follower.behind.clear()
+                    self._live[socket] = follower
+                    await follower.behind.wait()
+                version, body = self._views.version, self._views.value
+        finally:
+            self._live.pop(socket, None)
+
+    def _send(self, body: bytes) -> None:
+        frame = text_frame(body)
+        for socket, follower in list(self._live.items()):
+            transport = follower.transport
+            if transport is None or socket.closed or _backed_up(transport):
+                del self._live[socket]  # its own task catches it up, or finds it closed
+                follower.behind.set()
+                self.skipped += 1
+                continue
+            transport.write(frame)
+
+    async def run(self) -> None:
+        """Send boards to the clients that keep up, until cancelled (with the web server)."""
+        with self._views.subscribed(self._send):
+            await asyncio.Event().wait()
