@@ -21,8 +21,8 @@ from appliance.core.board import Board, BoardRules, Connection, fold
 from appliance.core.clock import FakeClock
 from appliance.core.config import HistoryConfig
 from appliance.core.contract import QueueUpdate, Topics, decode, encode
+from appliance.core.health import Outputs
 from appliance.drivers.store import AsyncStore, Store
-from appliance.features.health import Outputs
 from appliance.features.recorder import HistoryRecorder
 from appliance.phone.simulator.model import QUEUES, CallCenter
 from appliance.runtime.latest import Latest

@@ -39,10 +39,10 @@ from typing import Any
 from gpiozero.pins.mock import MockFactory
 from luma.core.device import dummy
 
-from appliance.core.config import parse_config
 from appliance.core.desk import Request
 from appliance.core.hours import always_open_toml
 from appliance.drivers.store import Store
+from appliance.programs.configuration import parse_config
 from appliance.programs.service import Appliance
 from appliance.programs.sign_emulator import PtySign, SignEmulator
 from bench.suite import rss_mb

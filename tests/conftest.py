@@ -13,9 +13,10 @@ import aiomqtt
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from appliance.core.config import Config, parse_config
+from appliance.core.config import Config
 from appliance.core.contract import Topics
 from appliance.core.hours import always_open_toml
+from appliance.programs.configuration import parse_config
 from appliance.programs.service import Appliance
 from tests.support.mosquitto import Mosquitto
 

@@ -9,7 +9,7 @@ import pytest
 
 from appliance.core.board import Board, BoardRules, Connection, fold, seconds_to_next_change
 from appliance.core.clock import FakeClock
-from appliance.core.config import AlarmsConfig
+from appliance.core.config import AlarmsConfig, build_schedule, parse_config
 from appliance.core.contract import Today, Topics, decode
 from appliance.core.metrics import alarm_level, today_figures
 from tests.support import payloads
@@ -257,9 +257,6 @@ def test_removed_queue_and_agent_are_gone_and_fold_keeps_unchanged_boards() -> N
 
 
 def test_closed_hotline_says_when_it_opens_and_silences_alarms() -> None:
-    from appliance.core.config import parse_config  # noqa: PLC0415
-    from appliance.core.hours import build_schedule  # noqa: PLC0415
-
     original = build_schedule(parse_config('[site]\nid = "x"\n').hours, range(2026, 2028))
     h = Harness(schedule=original)  # Saturday 18:45: closed until Sunday 18:30
     h.message("queues/borger", payloads.queue(waiting=9, longest_wait_s=500))

@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from appliance.core.config import load_config, parse_config, redacted
+from appliance.core.config import redacted
 from appliance.core.errors import ConfigError
 from appliance.programs.cli import main
+from appliance.programs.configuration import load_config, parse_config
 
 EXAMPLE = Path(__file__).parent.parent / "firmware_config" / "appliance.example.toml"
 

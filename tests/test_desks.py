@@ -77,6 +77,7 @@ async def test_press_goes_to_the_phone_system_and_the_desk_shows_the_answer(
     ):
         agent = simulator.center.agents["a2101"]
         screen = app.screens["desk-1"]
+        shown = app.desk_displays.shown
         await until(lambda: app.pins["desk-1"].light in ("green", "red"), what="first light")
         before = agent.state
         press(pins)
@@ -86,7 +87,7 @@ async def test_press_goes_to_the_phone_system_and_the_desk_shows_the_answer(
         await until(lambda: app.pins["desk-1"].light == expected, what="the LED to follow")
         assert pins.pin(LED).state is (expected == "green")
         await until(
-            lambda: screen.last_screen is not None and screen.last_screen.state == after,
+            lambda: "desk-1" in shown and shown["desk-1"].state == after,
             what="the OLED to follow",
         )
         assert screen.frames > 0
@@ -131,12 +132,12 @@ async def test_an_unanswered_request_expires_with_an_error_pattern(
         await until(lambda: app.pins["desk-1"].light == "pending", what="pending")
         await until(lambda: app.pins["desk-1"].light == "error", timeout=10, what="error pattern")
         assert outcomes(app) == ["expired"]
-        screen = app.screens["desk-1"]
+        shown = app.desk_displays.shown
         await until(
-            lambda: screen.last_screen is not None and screen.last_screen.message,
+            lambda: "desk-1" in shown and shown["desk-1"].message is not None,
             what="the reason on the OLED",
         )
-        assert screen.last_screen.message == "Intet svar fra telefonsystemet"  # type: ignore[union-attr]
+        assert shown["desk-1"].message == "Intet svar fra telefonsystemet"
 
 
 async def test_hot_desking_follows_the_agent_to_another_extension(

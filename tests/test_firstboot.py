@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from appliance.core.config import load_config
 from appliance.programs.cli import main
+from appliance.programs.configuration import load_config
 from appliance.programs.firstboot import ERROR_NAME, plan
 
 CONFIG = """

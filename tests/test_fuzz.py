@@ -17,10 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from appliance.core.board import Board, BoardRules, Connection, fold
-from appliance.core.config import parse_config
 from appliance.core.contract import Rejected, Topics, decode
 from appliance.core.errors import ConfigError
 from appliance.phone.bridge.config import parse_bridge_config
+from appliance.programs.configuration import parse_config
 from tests.support import payloads
 from wallboard.view import board_view, encode_view
 

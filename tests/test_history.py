@@ -17,8 +17,8 @@ from appliance.core.board import Board, BoardRules, Connection, fold
 from appliance.core.clock import FakeClock
 from appliance.core.config import HistoryConfig
 from appliance.core.contract import Topics, decode
+from appliance.core.health import Outputs
 from appliance.drivers.store import AsyncStore, Store
-from appliance.features.health import Outputs
 from appliance.features.recorder import HistoryRecorder
 from appliance.programs.cli import main
 from appliance.programs.service import Appliance

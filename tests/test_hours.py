@@ -7,10 +7,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from appliance.core.config import parse_config
+from appliance.core.config import build_schedule
 from appliance.core.errors import ConfigError
 from appliance.core.holidays import danish_holidays
-from appliance.core.hours import Schedule, build_schedule, hours_state, parse_range
+from appliance.core.hours import Schedule, hours_state, parse_range
+from appliance.programs.configuration import parse_config
 
 CPH = ZoneInfo("Europe/Copenhagen")
 

@@ -93,8 +93,8 @@ async def test_a_failing_oled_is_reported_and_made_anew() -> None:
     from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
 
     from appliance.core.config import OledConfig  # noqa: PLC0415
+    from appliance.core.health import Outputs  # noqa: PLC0415
     from appliance.drivers.oled import DIM, OledScreen  # noqa: PLC0415
-    from appliance.features.health import Outputs  # noqa: PLC0415
 
     made: list[FlakyDevice] = []
 

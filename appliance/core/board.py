@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from immutables import Map
 
-from appliance.core.config import AlarmsConfig, Config
+from appliance.core.config import AlarmsConfig, Config, build_schedule
 from appliance.core.contract import (
     AGENT_STATES,
     AgentCounts,
@@ -28,7 +28,7 @@ from appliance.core.contract import (
     TickerMessage,
     TickerUpdate,
 )
-from appliance.core.hours import Schedule, build_schedule, hours_state
+from appliance.core.hours import Schedule, hours_state
 from appliance.core.metrics import Level, alarm_level, level_deadlines
 
 FeedState = Literal["live", "stale", "offline", "disconnected"]

@@ -10,17 +10,19 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import msgspec
 
-from appliance.core.contract import DEFAULT_PREFIX, IDENTIFIER
-from appliance.core.hours import HOTLINE_TIMEZONE
+from appliance.core.contract import DEFAULT_PREFIX, HOTLINE_TIMEZONE, IDENTIFIER
+from appliance.core.holidays import danish_holidays
+from appliance.core.hours import WEEKDAYS, Schedule, parse_range
 from appliance.core.toml_config import check_timezone, parse_toml, read_toml
-from wallboard.sign.alpha import Colour
 
 Identifier = Annotated[str, msgspec.Meta(pattern=rf"^{IDENTIFIER.pattern}\Z")]
 PositiveSeconds = Annotated[float, msgspec.Meta(gt=0, le=86_400)]
@@ -118,6 +120,22 @@ class HistoryConfig(Section, frozen=True, kw_only=True):
         return Path(directory) / "hotline.db"
 
 
+# The Alpha protocol's colour names (wallboard.sign.alpha has their codes).
+SignColour = Literal[
+    "red",
+    "green",
+    "amber",
+    "dim_red",
+    "dim_green",
+    "brown",
+    "orange",
+    "yellow",
+    "rainbow",
+    "mix",
+    "auto",
+]
+
+
 class SignConfig(Section, frozen=True, kw_only=True):
     port: str = ""  # a pyserial URL: /dev/wallboard, socket://host:port, rfc2217://...
     baudrate: Annotated[int, msgspec.Meta(ge=300, le=115_200)] = 9600
@@ -125,7 +143,7 @@ class SignConfig(Section, frozen=True, kw_only=True):
     type: str = "all"  # all, one_line, two_line, betabrite, or a raw type code
     address: Annotated[str, msgspec.Meta(pattern="^[0-9A-Fa-f]{2}$")] = "00"
     layout: tuple[str, ...] = ("VENTER {waiting}  {longest}", "LEDIGE {available}  SAMTALE {busy}")
-    colours: dict[Literal["ok", "warn", "critical"], Colour] = msgspec.field(
+    colours: dict[Literal["ok", "warn", "critical"], SignColour] = msgspec.field(
         default_factory=lambda: {"ok": "green", "warn": "amber", "critical": "red"}
     )
     flash_critical: bool = True
@@ -286,25 +304,14 @@ def _check_desks(config: Config) -> list[str]:
 
 
 def _check_sign(sign: SignConfig) -> list[str]:
-    from wallboard.sign.layout import FIELD, FIELDS, STRING_LABELS, placeholders  # noqa: PLC0415
-
-    errors = []
+    # The layout's fields are checked by the sign's own code (wallboard.sign.layout),
+    # composed with these checks by the programs' loader.
     if len(sign.type) != 1 and sign.type not in ("all", "one_line", "two_line", "betabrite"):
-        errors.append("sign.type: all, one_line, two_line, betabrite, or one type-code letter")
-    for line in sign.layout:
-        errors += [
-            f"sign.layout: unknown field {{{m.group(2)}}} (known: {', '.join(FIELDS)})"
-            for m in FIELD.finditer(line)
-            if m.group(2) not in FIELDS
-        ]
-    if len(placeholders(sign.layout)) > len(STRING_LABELS):
-        errors.append(f"sign.layout: at most {len(STRING_LABELS)} different fields")
-    return errors
+        return ["sign.type: all, one_line, two_line, betabrite, or one type-code letter"]
+    return []
 
 
 def _check_hours(hours: HoursConfig) -> list[str]:
-    from appliance.core.hours import parse_range  # noqa: PLC0415
-
     errors = check_timezone("hours.timezone", hours.timezone)
     tables = [(f"hours.weekly.{day}", ranges) for day, ranges in hours.weekly.items()]
     tables += [(f"hours.open_dates.{day}", ranges) for day, ranges in hours.open_dates.items()]
@@ -324,12 +331,43 @@ def _check_hours(hours: HoursConfig) -> list[str]:
     return errors
 
 
-def parse_config(text: str, source: str = "config") -> Config:
-    return parse_toml(text, Config, source, _check_consistency)
+Check = Callable[[Config], list[str]]
 
 
-def load_config(path: str | Path) -> Config:
-    return read_toml(path, parse_config)
+def parse_config(text: str, source: str = "config", checks: Sequence[Check] = ()) -> Config:
+    """The config in `text`; `checks` are the sections' own checks beyond the core's."""
+
+    def check(config: Config) -> list[str]:
+        return _check_consistency(config) + [e for extra in checks for e in extra(config)]
+
+    return parse_toml(text, Config, source, check)
+
+
+def load_config(path: str | Path, checks: Sequence[Check] = ()) -> Config:
+    return read_toml(path, lambda text, source: parse_config(text, source, checks))
+
+
+def build_schedule(hours: HoursConfig, years: range) -> Schedule:
+    """The Schedule of a (validated) `[hours]` config, with holidays for `years`."""
+    closed = set(hours.closed_dates)
+    if hours.holidays == "DK":
+        closed |= {day for year in years for day in danish_holidays(year)}
+    elif hours.holidays:
+        import holidays  # noqa: PLC0415 - other countries: the library, loaded only then
+
+        closed |= set(holidays.country_holidays(hours.holidays, years=list(years)))
+    special = sorted(hours.open_dates.items())
+    return Schedule(
+        timezone=ZoneInfo(hours.timezone),
+        weekly=tuple(
+            tuple(parse_range(text) for text in hours.weekly.get(day, ()))  # type: ignore[call-overload]
+            for day in WEEKDAYS
+        ),
+        closed=frozenset(closed),
+        special=tuple(
+            (day, tuple(parse_range(text) for text in ranges)) for day, ranges in special
+        ),
+    )
 
 
 def read_secret(path: str) -> str | None:

@@ -22,6 +22,8 @@ MAX_NAME_CHARS = 64
 MAX_TICKER_CHARS = 200
 MAX_CALLERS = 500
 DEFAULT_PREFIX = "hotline/v1"
+# The hotline's own time zone: the phone system's "today", opening hours, the CLI's clock.
+HOTLINE_TIMEZONE = "Europe/Copenhagen"
 
 IDENTIFIER = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")  # always used with fullmatch()
 

@@ -10,16 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from appliance.core.holidays import danish_holidays
+from appliance.core.contract import HOTLINE_TIMEZONE
 
-if TYPE_CHECKING:
-    from appliance.core.config import HoursConfig
-
-# The hotline's own time zone: opening hours, the phone system's "today" and the CLI's clock.
-HOTLINE_TIMEZONE = "Europe/Copenhagen"
 COPENHAGEN = ZoneInfo(HOTLINE_TIMEZONE)
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -109,26 +103,3 @@ def hours_state(schedule: Schedule, instant: datetime) -> HoursState:
         if starts:
             return HoursState(False, min(starts), min(starts))
     return HoursState(False, None, None)
-
-
-def build_schedule(hours: HoursConfig, years: range) -> Schedule:
-    """The Schedule of a (validated) `[hours]` config, with holidays for `years`."""
-    closed = set(hours.closed_dates)
-    if hours.holidays == "DK":
-        closed |= {day for year in years for day in danish_holidays(year)}
-    elif hours.holidays:
-        import holidays  # noqa: PLC0415 - other countries: the library, loaded only then
-
-        closed |= set(holidays.country_holidays(hours.holidays, years=list(years)))
-    special = sorted(hours.open_dates.items())
-    return Schedule(
-        timezone=ZoneInfo(hours.timezone),
-        weekly=tuple(
-            tuple(parse_range(text) for text in hours.weekly.get(day, ()))  # type: ignore[call-overload]
-            for day in WEEKDAYS
-        ),
-        closed=frozenset(closed),
-        special=tuple(
-            (day, tuple(parse_range(text) for text in ranges)) for day, ranges in special
-        ),
-    )

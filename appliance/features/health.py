@@ -2,32 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
 from appliance import __version__
 from appliance.core.board import feed_state, longest_wait_s, shown_queues
+from appliance.core.health import HealthReport, Outputs
 from appliance.features.hub import BoardHub
-
-
-@dataclass(slots=True)
-class Outputs:
-    """Each display output reports whether it works; `/healthz` and health carry it."""
-
-    states: dict[str, tuple[bool, str]] = field(default_factory=dict)
-
-    def ok(self, name: str) -> None:
-        self.states[name] = (True, "")
-
-    def error(self, name: str, message: str) -> None:
-        self.states[name] = (False, message)
-
-
-@dataclass(frozen=True, slots=True)
-class HealthReport:
-    healthy: bool
-    reasons: list[str]
-    payload: dict[str, Any]
 
 
 def health_report(hub: BoardHub, outputs: Outputs, started: float, mqtt_error: str) -> HealthReport:

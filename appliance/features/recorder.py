@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 from appliance.core.board import Board, QueueEntry, agent_counts, feed_state, longest_wait_s
 from appliance.core.clock import Clock
 from appliance.core.config import HistoryConfig
+from appliance.core.health import Outputs
 from appliance.core.metrics import today_figures
 from appliance.drivers.store import AsyncStore, Row
-from appliance.features.health import Outputs
 from appliance.runtime.latest import Latest
 
 log = logging.getLogger(__name__)

@@ -13,11 +13,12 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from appliance import __version__
-from appliance.core.config import Config, MqttConfig, load_config, redacted
+from appliance.core.config import Config, MqttConfig, redacted
 from appliance.core.contract import IDENTIFIER, MAX_TICKER_CHARS, TickerMessage, Topics, encode
 from appliance.core.errors import ConfigError, HotlineError
 from appliance.core.hours import COPENHAGEN
 from appliance.drivers.mqtt import MqttLink
+from appliance.programs.configuration import load_config
 
 log = logging.getLogger("hotline")
 

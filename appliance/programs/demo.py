@@ -19,9 +19,10 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin
 from luma.core.device import dummy
 from PIL import Image
 
-from appliance.core.config import Config, parse_config
+from appliance.core.config import Config
 from appliance.core.hours import COPENHAGEN, always_open_toml
 from appliance.phone.simulator.runner import Simulator, SimulatorSettings
+from appliance.programs.configuration import parse_config
 from appliance.programs.service import Appliance
 from appliance.programs.sign_emulator import PtySign, SignEmulator
 from wallboard.web.demo import DemoDesks, add_demo_routes

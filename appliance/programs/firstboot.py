@@ -18,8 +18,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from appliance.core.config import parse_config
 from appliance.core.errors import ConfigError
+from appliance.programs.configuration import parse_config
 
 CONFIG_NAME = "hotline.toml"
 ERROR_NAME = "hotline-config-error.txt"

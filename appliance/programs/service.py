@@ -22,13 +22,15 @@ from appliance.core.config import Config, WebConfig, read_secret
 from appliance.core.contract import Topics
 from appliance.core.desk import Refusal
 from appliance.core.errors import ConfigError, NotConnectedError
+from appliance.core.health import HealthReport, Outputs
 from appliance.drivers.gpio import DeskPins
 from appliance.drivers.mqtt import MqttLink
-from appliance.drivers.oled import DeskDisplays, DeviceFactory, OledScreen, make_device
+from appliance.drivers.oled import DeviceFactory, OledScreen, make_device
 from appliance.drivers.store import AsyncStore
 from appliance.drivers.systemd import Notifier
+from appliance.features.desk_displays import DeskDisplays
 from appliance.features.desks import Desks
-from appliance.features.health import HealthReport, Outputs, health_report, prometheus_text
+from appliance.features.health import health_report, prometheus_text
 from appliance.features.hub import BoardHub
 from appliance.features.recorder import HistoryRecorder, local_midnight
 from appliance.features.sign_output import SignDriver
@@ -107,6 +109,16 @@ class Appliance:
             for desk in config.desks
             if desk.oled
         }
+        self.desk_displays = DeskDisplays(
+            self.desks.status,
+            self.views.models,
+            self.pins,
+            self.screens,
+            clock=self.clock,
+            settings=config.desk_settings,
+            language=config.web.language,
+            timezone=self.hub.board.value.rules.timezone,
+        )
         self.web_port: int | None = None
         self.ready = asyncio.Event()
 
@@ -227,16 +239,6 @@ class Appliance:
                 # the desk still works through the API and its screen.
                 log.error("desk %s: no button or LED: %s", desk.id, error)
                 self.outputs.error(f"desk {desk.id}", f"GPIO: {error}")
-        displays = DeskDisplays(
-            self.desks.status,
-            self.views.models,
-            self.pins,
-            self.screens,
-            clock=self.clock,
-            settings=self.config.desk_settings,
-            language=web.language,
-            timezone=self.hub.board.value.rules.timezone,
-        )
         async with asyncio.TaskGroup() as group:
             group.create_task(self.link.run(), name="mqtt")
             group.create_task(self.views.run(), name="board-views")
@@ -248,7 +250,7 @@ class Appliance:
             if self.sign is not None:
                 group.create_task(self.sign.run(), name="sign")
             if self.config.desks:
-                group.create_task(displays.run(), name="desk-displays")
+                group.create_task(self.desk_displays.run(), name="desk-displays")
 
     async def _run_history_and_desks(self, group: asyncio.TaskGroup) -> None:
         """The boards are served first; opening (and checking) the database can take a while

@@ -14,6 +14,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Literal
 
+from appliance.core.config import SignColour
+
 NUL, SOH, STX, ETX, EOT, ESC = b"\x00", b"\x01", b"\x02", b"\x03", b"\x04", b"\x1b"
 SYNC = NUL * 5
 CALL_STRING = b"\x10"
@@ -62,20 +64,8 @@ MODES: dict[str, bytes] = {
     "auto": b"o",
     "compressed_rotate": b"t",
 }
-Colour = Literal[
-    "red",
-    "green",
-    "amber",
-    "dim_red",
-    "dim_green",
-    "brown",
-    "orange",
-    "yellow",
-    "rainbow",
-    "mix",
-    "auto",
-]
-COLOURS: dict[str, bytes] = {
+Colour = SignColour  # the names are the config's; the codes are here
+COLOURS: dict[Colour, bytes] = {
     "red": b"1",
     "green": b"2",
     "amber": b"3",

@@ -13,11 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from appliance.core.config import SignConfig
+from appliance.core.contract import IDENTIFIER
 from appliance.core.metrics import Level
 from wallboard.sign import alpha
 from wallboard.view import BoardView, QueueView
 
-FIELD = re.compile(r"\{(?:([a-z0-9][a-z0-9_-]{0,31})\.)?([a-z_]+)\}")
+FIELD = re.compile(r"\{(?:(" + IDENTIFIER.pattern + r")\.)?([a-z_]+)\}")
 FIELDS = ("waiting", "longest", "available", "busy", "paused", "answered", "abandoned", "sl")
 STRING_LABELS = "123456789abcdefghijklmnopqrstuvwxyz"
 STRING_SIZE = 8
@@ -67,6 +69,19 @@ def placeholders(layout: tuple[str, ...]) -> dict[str, Placeholder]:
                 label = STRING_LABELS[len(found)]
                 found[match.group(0)] = Placeholder(label, match.group(1), match.group(2))
     return found
+
+
+def layout_problems(config: SignConfig) -> list[str]:
+    """The mistakes in `[sign] layout`, by key (composed into the config's checks)."""
+    errors = [
+        f"sign.layout: unknown field {{{m.group(2)}}} (known: {', '.join(FIELDS)})"
+        for line in config.layout
+        for m in FIELD.finditer(line)
+        if m.group(2) not in FIELDS
+    ]
+    if len(placeholders(config.layout)) > len(STRING_LABELS):
+        errors.append(f"sign.layout: at most {len(STRING_LABELS)} different fields")
+    return errors
 
 
 def files(layout: tuple[str, ...]) -> list[alpha.FileSpec]:

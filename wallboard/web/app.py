@@ -18,7 +18,7 @@ from typing import Any, Literal, TypeAlias
 
 from aiohttp import WSMsgType, web
 
-from appliance.features.health import HealthReport
+from appliance.core.health import HealthReport
 from appliance.runtime.latest import Latest
 from wallboard.web.fanout import BoardFanout
 
