@@ -64,8 +64,8 @@ def main() -> None:
     after_board["queues"][0]["waiting"] = 3  # a caller joins; the level stays as it was
     after = msgspec.convert(after_board, BoardView)
     shown, frame = sign_frame(before, style), sign_frame(after, style)
-    update = alpha.transmission(*frame_changes(shown, frame))
-    full = alpha.transmission(*frame_changes(None, frame))
+    update = alpha.encode(alpha.Transmission(tuple(frame_changes(shown, frame))))
+    full = alpha.encode(alpha.Transmission(tuple(frame_changes(None, frame))))
     # The naive way: the layout with the numbers written into it, as one TEXT file.
     naive_text = alpha.NEW_LINE.join(
         alpha.sign_text(
@@ -76,7 +76,9 @@ def main() -> None:
         )
         for line in config.layout
     )
-    naive = alpha.transmission(alpha.write_text("A", alpha.coloured("green") + naive_text))
+    naive = alpha.encode(
+        alpha.Transmission((alpha.WriteText("A", alpha.coloured("green") + naive_text),))
+    )
     result = {
         "bench": "sign_bytes",
         "typical_update_bytes": len(update),

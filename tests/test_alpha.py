@@ -12,36 +12,36 @@ from wallboard.sign.memory import SignMemory, decode_text
 def test_reference_checksums_from_the_protocol_description() -> None:
     assert alpha.checksum(b"\x02AAHELLO\x03") == b"01FB"
     assert alpha.checksum(b"\x02GaREAD ME\x03") == b"027B"
-    assert alpha.command(b"A", b"AHELLO") == b"\x02AAHELLO\x0301FB"
+    assert alpha.block(b"A", b"AHELLO") == b"\x02AAHELLO\x0301FB"
 
 
 def test_transmission_framing() -> None:
-    packet = alpha.transmission(alpha.command(b"G", b"aREAD ME"), type_code="Z", address="00")
+    packet = alpha.encode(alpha.Transmission((alpha.WriteString("a", b"READ ME"),), "Z", "00"))
     assert packet == b"\x00\x00\x00\x00\x00\x01Z00\x02GaREAD ME\x03027B\x04"
 
 
 def test_nested_commands_share_one_header() -> None:
-    packet = alpha.transmission(
-        alpha.write_string("1", b"3"), alpha.write_string("2", b"2:22"), type_code="^", address="0a"
-    )
+    strings = (alpha.WriteString("1", b"3"), alpha.WriteString("2", b"2:22"))
+    packet = alpha.encode(alpha.Transmission(strings, type_code="^", address="0a"))
     assert packet.startswith(b"\x00" * 5 + b"\x01^0A\x02G13\x03")
     assert packet.count(b"\x02") == 2
     assert packet.endswith(b"\x04")
 
 
 def test_every_command_exactly() -> None:
-    assert alpha.write_text("A", b"HI", "top", "rotate") == alpha.command(b"A", b'A\x1b"aHI')
-    assert alpha.write_text("0", b"X", "fill", "hold") == alpha.command(b"A", b"0\x1b0bX")
-    assert alpha.clear_priority() == b"\x02A0\x03" + alpha.checksum(b"\x02A0\x03")
-    assert alpha.write_string("1", b"12") == alpha.command(b"G", b"112")
-    assert alpha.time_of_day(9, 5) == alpha.command(b"E", b" 0905")
-    assert alpha.beep() == alpha.command(b"E", b"(2")
-    assert alpha.soft_reset() == alpha.command(b"E", b",")
-    assert alpha.run_sequence("AB") == alpha.command(b"E", b".TUAB")
-    memory = alpha.memory_configuration(
-        [alpha.FileSpec("A", "text", 256), alpha.FileSpec("1", "string", 8)]
+    wire = alpha.encode_command
+    assert wire(alpha.WriteText("A", b"HI", "top", "rotate")) == alpha.block(b"A", b'A\x1b"aHI')
+    assert wire(alpha.WriteText("0", b"X", "fill", "hold")) == alpha.block(b"A", b"0\x1b0bX")
+    assert wire(alpha.clear_priority()) == b"\x02A0\x03" + alpha.checksum(b"\x02A0\x03")
+    assert wire(alpha.WriteString("1", b"12")) == alpha.block(b"G", b"112")
+    assert wire(alpha.SetTimeOfDay(9, 5)) == alpha.block(b"E", b" 0905")
+    assert wire(alpha.Beep()) == alpha.block(b"E", b"(2")
+    assert wire(alpha.SoftReset()) == alpha.block(b"E", b",")
+    assert wire(alpha.RunSequence("AB")) == alpha.block(b"E", b".TUAB")
+    memory = alpha.ConfigureMemory(
+        (alpha.FileSpec("A", "text", 256), alpha.FileSpec("1", "string", 8))
     )
-    assert memory == alpha.command(b"E", b"$AAU0100FF001BU00080000")
+    assert wire(memory) == alpha.block(b"E", b"$AAU0100FF001BU00080000")
     assert alpha.coloured("red") + alpha.flashing(True) == b"\x1c1\x071"
     assert alpha.call_string("1") == b"\x101"
 
@@ -70,11 +70,12 @@ def test_encoder_and_decoder_round_trip(text: str, extended: bool) -> None:
     assert all(0x20 <= byte <= 0x7D for byte in plain) or extended
     if not extended:
         assert all(0x20 <= byte <= 0x7D for byte in encoded)
-    stream = alpha.transmission(alpha.write_text("A", encoded), alpha.write_string("1", encoded))
-    reader = alpha.PacketReader()
+    commands = (alpha.WriteText("A", encoded), alpha.WriteString("1", encoded))
+    stream = alpha.encode(alpha.Transmission(commands))
+    reader = alpha.Reader()
     packets = []
     for start in range(0, len(stream), 7):  # in arbitrary chunks, as a serial line gives it
-        packets += reader.feed(stream[start : start + 7])
+        packets += reader.transmissions(stream[start : start + 7])
     assert len(packets) == 1
     assert reader.rejected == 0
     memory = SignMemory()
@@ -88,17 +89,85 @@ def test_encoder_and_decoder_round_trip(text: str, extended: bool) -> None:
 
 @given(st.binary(max_size=300))
 def test_decoder_survives_any_bytes(data: bytes) -> None:
-    reader = alpha.PacketReader()
+    reader = alpha.Reader(max_bytes=256)
     memory = SignMemory()
-    for packet in reader.feed(data) + reader.feed(data):
+    for packet in reader.transmissions(data) + reader.transmissions(data):
         memory.apply(packet)
     for screen in memory.screens():
         assert isinstance(screen.text, str)
 
 
 def test_corrupted_checksum_is_dropped() -> None:
-    good = alpha.transmission(alpha.write_string("1", b"5"))
+    good = alpha.encode(alpha.Transmission((alpha.WriteString("1", b"5"),)))
     bad = good.replace(b"G15", b"G16")
-    reader = alpha.PacketReader()
-    assert reader.feed(bad + good) != []
+    reader = alpha.Reader()
+    events = reader.events(bad + good)
+    assert events == [
+        alpha.Rejected("bad checksum"),
+        alpha.Transmission((alpha.WriteString("1", b"5"),)),
+    ]
     assert reader.rejected == 1
+
+
+# --- the typed commands both ways: decode(encode(x)) == x ------------------------------------
+
+# Bytes a file may hold: anything but the framing bytes (NUL..EOT) and ESC, which opens the
+# position and mode of a TEXT file.
+file_bytes = st.binary(max_size=40).map(lambda b: bytes(x for x in b if x > 0x04 and x != 0x1B))
+labels = st.sampled_from("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+commands = st.one_of(
+    st.builds(
+        alpha.WriteText,
+        labels,
+        file_bytes,
+        st.sampled_from(sorted(alpha.POSITIONS)),
+        st.sampled_from(sorted(alpha.MODES)),
+    ),
+    st.builds(alpha.WriteText, labels, file_bytes, st.none(), st.none()),
+    st.builds(alpha.WriteString, labels, file_bytes),
+    st.builds(
+        alpha.ConfigureMemory,
+        st.lists(
+            st.builds(
+                alpha.FileSpec,
+                labels,
+                st.sampled_from(["text", "string"]),
+                st.integers(0, 0xFFFF),
+            ),
+            max_size=6,
+        ).map(tuple),
+    ),
+    st.builds(alpha.RunSequence, st.text(alphabet="ABC0123", max_size=8)),
+    st.builds(alpha.SetTimeOfDay, st.integers(0, 23), st.integers(0, 59)),
+    st.just(alpha.Beep()),
+    st.just(alpha.SoftReset()),
+)
+transmissions = st.builds(
+    alpha.Transmission,
+    st.lists(commands, max_size=6).map(tuple),
+    st.sampled_from(sorted(alpha.TYPE_CODES.values())),
+    st.text(alphabet="0123456789ABCDEF", min_size=2, max_size=2),
+)
+
+
+@given(st.lists(transmissions, min_size=1, max_size=4), st.integers(1, 50))
+@settings(max_examples=300)
+def test_decode_of_encode_is_the_same_transmission(
+    sent: list[alpha.Transmission], chunk: int
+) -> None:
+    stream = b"".join(alpha.encode(transmission) for transmission in sent)
+    reader = alpha.Reader()
+    received: list[alpha.Transmission | alpha.Rejected] = []
+    for start in range(0, len(stream), chunk):
+        received += reader.events(stream[start : start + chunk])
+    assert received == sent
+
+
+def test_the_reader_buffer_is_bounded() -> None:
+    reader = alpha.Reader(max_bytes=1024)
+    for _ in range(100):  # a line of noise after a start byte, that never ends
+        reader.receive_data(b"\x01" + b"x" * 500)
+        assert len(reader._buffer) <= 1024
+    assert reader.rejected > 0
+    good = alpha.Transmission((alpha.WriteString("1", b"7"),))
+    assert reader.transmissions(alpha.encode(good)) == [good]

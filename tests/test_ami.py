@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from appliance.core.contract import IDENTIFIER, AgentUpdate, Topics, decode, encode
-from appliance.phone.bridge.ami import MAX_LINE_BYTES, AmiParser, encode_message
+from appliance.phone.bridge import ami_protocol as ami
+from appliance.phone.bridge.ami_protocol import MAX_LINE_BYTES
 from appliance.phone.bridge.config import parse_bridge_config
 from appliance.phone.bridge.pbx import Pbx, derived_agent_id
 from tests.support.fake_ami import parse_transcript
@@ -47,35 +48,37 @@ def member(queue: str, status: int, paused: str = "0", event: str = "QueueMember
 @given(st.lists(st.integers(min_value=1, max_value=50), min_size=1, max_size=40))
 def test_any_chunking_gives_the_same_messages(cuts: list[int]) -> None:
     data = EVENING.replace("\n", "\r\n").encode()
-    whole = AmiParser().feed(data)
-    parser, messages, at = AmiParser(), [], 0
+    whole = ami.Reader().messages(data)
+    parser, messages, at = ami.Reader(), [], 0
     for cut in cuts * 100:
-        messages += parser.feed(data[at : at + cut])
+        messages += parser.messages(data[at : at + cut])
         at += cut
         if at >= len(data):
             break
-    messages += parser.feed(data[at:])
+    messages += parser.messages(data[at:])
     assert messages == whole
     assert len(whole) == len(parse_transcript(EVENING))
 
 
 def test_an_overlong_line_drops_its_message_and_parsing_resumes() -> None:
-    parser = AmiParser()
+    parser = ami.Reader()
     hostile = b"Event: X\r\nJunk: " + b"A" * (MAX_LINE_BYTES * 3) + b"\r\n\r\n"
-    messages = parser.feed(hostile + encode_message({"Event": "QueueCallerJoin", "Queue": "q"}))
-    assert messages == [{"Event": "QueueCallerJoin", "Queue": "q"}]
+    join = ami.Event({"Event": "QueueCallerJoin", "Queue": "q"})
+    messages = parser.messages(hostile + ami.encode(join))
+    assert messages == [join]
     assert parser.dropped == 1
 
 
 def test_values_cannot_smuggle_fields() -> None:
-    (message,) = AmiParser().feed(encode_message({"Reason": "Pause\r\nAction: Originate"}))
-    assert message == {"Reason": "Pause Action: Originate"}
+    smuggling = ami.Action({"Action": "QueuePause", "Reason": "Pause\r\nAction: Originate"})
+    (message,) = ami.Reader().messages(ami.encode(smuggling))
+    assert message == ami.Action({"Action": "QueuePause", "Reason": "Pause Action: Originate"})
 
 
 @given(st.binary(max_size=2000))
 def test_arbitrary_bytes_never_raise(data: bytes) -> None:
-    for message in AmiParser().feed(data):
-        assert all(isinstance(k, str) and isinstance(v, str) for k, v in message.items())
+    for message in ami.Reader().messages(data):
+        assert all(isinstance(k, str) and isinstance(v, str) for k, v in message.fields.items())
 
 
 event_names = st.sampled_from(
@@ -163,3 +166,70 @@ def test_todays_counts_start_again_at_local_midnight() -> None:
     assert today is not None
     assert (today.date.isoformat(), today.offered) == ("2026-11-29", 0)
     assert pbx.queue_state("borger", after).waiting == 1  # the caller still waits, though
+
+
+# --- the sans-I/O exchange ------------------------------------------------------------------
+
+ami_keys = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", min_size=1)
+ami_values = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cc", "Zl", "Zp")), max_size=40
+).map(str.strip)
+ami_messages = st.one_of(
+    st.builds(
+        lambda name, more: ami.Action({"Action": name} | more),
+        ami_keys,
+        st.dictionaries(ami_keys, ami_values, max_size=5),
+    ),
+    st.builds(
+        lambda answer, more: ami.Response({"Response": answer} | more),
+        st.sampled_from(["Success", "Error", "Goodbye"]),
+        st.dictionaries(ami_keys, ami_values, max_size=5),
+    ),
+    st.builds(
+        lambda name, more: ami.Event({"Event": name} | more),
+        ami_keys,
+        st.dictionaries(ami_keys, ami_values, max_size=5),
+    ),
+)
+
+
+@given(st.lists(ami_messages, max_size=10), st.integers(1, 40))
+def test_decode_of_encode_is_the_same_message(sent: list[ami.Message], chunk: int) -> None:
+    stream = b"".join(ami.encode(message) for message in sent)
+    reader, received = ami.Reader(), []
+    for start in range(0, len(stream), chunk):
+        received += reader.messages(stream[start : start + chunk])
+    assert received == sent
+
+
+def test_a_client_session_pairs_answers_with_its_actions() -> None:
+    session = ami.ClientSession()
+    session.receive_data(b"Asterisk Call Manager/7.0.3\r\n")
+    assert session.next_event() == ami.Banner("Asterisk Call Manager/7.0.3")
+    status_id, wire = session.send("QueueStatus")
+    assert ami.Reader().messages(wire) == [ami.Action.named("QueueStatus", status_id)]
+    pause_id, _ = session.send("QueuePause", {"Interface": "PJSIP/2101", "Paused": "true"})
+    server_says = [
+        ami.Response({"Response": "Success", "ActionID": status_id, "EventList": "start"}),
+        ami.Event({"Event": "QueueCallerJoin", "Queue": "borger"}),  # unsolicited, in between
+        ami.Event({"Event": "QueueParams", "Queue": "borger", "ActionID": status_id}),
+        ami.Response({"Response": "Error", "ActionID": pause_id, "Message": "Not found"}),
+        ami.Event({"Event": "QueueMember", "Queue": "borger", "ActionID": status_id}),
+        ami.Event({"Event": "QueueStatusComplete", "ActionID": status_id, "EventList": "Complete"}),
+    ]
+    session.receive_data(b"".join(ami.encode(m) for m in server_says))
+    events = []
+    while (event := session.next_event()) is not None:
+        events.append(event)
+    join, pause, status = events
+    assert join == server_says[1]
+    assert isinstance(pause, ami.ActionDone)
+    assert (pause.action_id, pause.response.success, pause.listed) == (pause_id, False, False)
+    assert isinstance(status, ami.ActionDone)
+    assert status.listed
+    assert [e.name for e in status.items] == ["QueueParams", "QueueMember"]
+    assert session.pending() == []
+    late_id, _ = session.send("Ping")
+    session.forget(late_id)  # timed out: a late answer is nobody's
+    session.receive_data(ami.encode(ami.Response({"Response": "Success", "ActionID": late_id})))
+    assert session.next_event() is None

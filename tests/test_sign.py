@@ -66,12 +66,12 @@ def view(**queue: Any) -> BoardView:
     return msgspec.convert(board, BoardView)
 
 
-def shown(*frames_commands: list[bytes]) -> SignMemory:
+def shown(*frames_commands: list[alpha.Command]) -> SignMemory:
     memory = SignMemory()
-    reader = alpha.PacketReader()
+    reader = alpha.Reader()
     for commands in frames_commands:
-        for packet in reader.feed(alpha.transmission(*commands)):
-            memory.apply(packet)
+        for transmission in reader.transmissions(alpha.encode(alpha.Transmission(tuple(commands)))):
+            memory.apply(transmission)
     return memory
 
 
@@ -89,8 +89,8 @@ def test_a_changed_number_is_a_string_update_only() -> None:
     before = sign_frame(view(waiting=3), STYLE)
     after = sign_frame(view(waiting=4), STYLE)
     [update] = frame_changes(before, after)
-    assert update == alpha.write_string("1", b"4")
-    wire = alpha.transmission(update)
+    assert update == alpha.WriteString("1", b"4")
+    wire = alpha.encode(alpha.Transmission((update,)))
     assert len(wire) == 19  # 5 sync, SOH Z00, STX G14 ETX, 4 checksum, EOT
     assert frame_changes(after, after) == []
 

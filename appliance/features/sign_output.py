@@ -91,8 +91,8 @@ class SignDriver:
                     await asyncio.to_thread(port.close)
             await asyncio.sleep(backoff.next_delay())
 
-    async def _write(self, port: serial.SerialBase, *commands: bytes) -> None:
-        data = alpha.transmission(*commands, type_code=self._type, address=self._config.address)
+    async def _write(self, port: serial.SerialBase, *commands: alpha.Command) -> None:
+        data = alpha.encode(alpha.Transmission(commands, self._type, self._config.address))
         await asyncio.to_thread(port.write, data)  # one write per transmission
         self.writes += 1
         self.bytes_written += len(data)
@@ -101,8 +101,8 @@ class SignDriver:
         now = self._clock.now()
         await self._write(
             port,
-            alpha.memory_configuration(files(self._config.layout)),
-            alpha.time_of_day(now.hour, now.minute),
+            alpha.ConfigureMemory(files(self._config.layout)),
+            alpha.SetTimeOfDay(now.hour, now.minute),
         )
         shown: SignFrame | None = None
         seen = -1
@@ -125,7 +125,7 @@ class SignDriver:
                 except TimeoutError:
                     if not ticking:  # a quiet line: a tiny write that notices a lost adapter
                         local = self._clock.now()
-                        await self._write(port, alpha.time_of_day(local.hour, local.minute))
+                        await self._write(port, alpha.SetTimeOfDay(local.hour, local.minute))
                     grown = self._clock.monotonic() - received
                     frame = sign_frame(view, self._style, grown)
                 finally:

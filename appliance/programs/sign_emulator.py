@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import NoReturn, TextIO
 
 from appliance.runtime.latest import Latest
-from wallboard.sign.alpha import PacketReader
+from wallboard.sign.alpha import Reader
 from wallboard.sign.memory import Screen, SignMemory
 
 ANSI = {
@@ -36,7 +36,7 @@ ANSI = {
 
 class SignEmulator:
     def __init__(self) -> None:
-        self.reader = PacketReader()
+        self.reader = Reader()
         self.memory = SignMemory()
         self.received = 0
         self.packets = 0
@@ -44,7 +44,7 @@ class SignEmulator:
 
     def feed(self, data: bytes) -> None:
         self.received += len(data)
-        packets = self.reader.feed(data)
+        packets = self.reader.transmissions(data)
         for packet in packets:
             self.memory.apply(packet)
         self.packets += len(packets)

@@ -13,9 +13,11 @@ import contextlib
 import time
 from dataclasses import dataclass, field
 
-from appliance.phone.bridge.ami import AmiParser, Message, encode_message
+from appliance.phone.bridge import ami_protocol as ami
 
-BANNER = b"Asterisk Call Manager/7.0.3\r\n"
+Message = ami.Fields
+
+BANNER = ami.encode(ami.Banner("Asterisk Call Manager/7.0.3"))
 
 
 @dataclass
@@ -35,7 +37,8 @@ class FakeQueue:
 def parse_transcript(text: str) -> list[Message]:
     """AMI text as captured (`;` comment lines allowed) into messages."""
     lines = [line for line in text.splitlines() if not line.startswith(";")]
-    return AmiParser().feed(("\r\n".join(lines) + "\r\n\r\n").encode())
+    reader = ami.Reader()
+    return [m.fields for m in reader.messages(("\r\n".join(lines) + "\r\n\r\n").encode())]
 
 
 class FakeAsterisk:
@@ -101,7 +104,7 @@ class FakeAsterisk:
         """Apply an event and send it, or (`lost`) apply it and let clients miss it."""
         self.apply(event)
         if not lost:
-            self._send(encode_message(event))
+            self._send(ami.encode_fields(event))
 
     def replay(self, transcript: str) -> None:
         for event in parse_transcript(transcript):
@@ -138,10 +141,13 @@ class FakeAsterisk:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(BANNER)
-        parser, authenticated = AmiParser(), False
+        parser, authenticated = ami.Reader(), False
         try:
             while data := await reader.read(4096):
-                for action in parser.feed(data):
+                for message in parser.messages(data):
+                    if not isinstance(message, ami.Action):
+                        continue  # a client sends actions only
+                    action = message.fields
                     self.actions.append(action)
                     if action.get("Action", "").lower() == "login":
                         authenticated = await self._login(action, writer)
@@ -163,14 +169,14 @@ class FakeAsterisk:
         writer: asyncio.StreamWriter, action: Message, response: str, message: str, **more: str
     ) -> None:
         fields = {"Response": response, "ActionID": action.get("ActionID", "")}
-        writer.write(encode_message(fields | more | {"Message": message}))
+        writer.write(ami.encode(ami.Response(fields | more | {"Message": message})))
 
     async def _login(self, action: Message, writer: asyncio.StreamWriter) -> bool:
         if (action.get("Username"), action.get("Secret")) != self.credentials:
             self._respond(writer, action, "Error", "Authentication failed")
             return False
         self._respond(writer, action, "Success", "Authentication accepted")
-        writer.write(encode_message({"Event": "FullyBooted", "Privilege": "system,all"}))
+        writer.write(ami.encode(ami.Event({"Event": "FullyBooted", "Privilege": "system,all"})))
         self._clients.add(writer)
         async with self._logged_in:
             self.logins += 1
@@ -216,10 +222,10 @@ class FakeAsterisk:
                      "Wait": str(int(time.monotonic() - since)), "Priority": "0"}
                 )  # fmt: skip
             for block in blocks:
-                writer.write(encode_message(block | {"ActionID": action_id}))
+                writer.write(ami.encode(ami.Event(block | {"ActionID": action_id})))
             items += len(blocks)
         writer.write(
-            encode_message(
+            ami.encode_fields(
                 {"Event": "QueueStatusComplete", "ActionID": action_id,
                  "EventList": "Complete", "ListItems": str(items)}
             )
@@ -237,4 +243,6 @@ class FakeAsterisk:
         for queue in found:
             member = self.queues[queue].members[interface]
             member.paused, member.reason = paused, action.get("Reason", "") if paused else ""
-            self._send(encode_message(self.member_event("QueueMemberPause", queue, interface)))
+            self._send(
+                ami.encode(ami.Event(self.member_event("QueueMemberPause", queue, interface)))
+            )

@@ -1,4 +1,4 @@
-"""The Alpha Sign Communications Protocol (Alpha/BetaBrite LED signs), both ways.
+"""The Alpha Sign Communications Protocol (Alpha/BetaBrite LED signs), sans I/O, both ways.
 
 Written from the protocol's public description. A transmission is
 
@@ -6,13 +6,20 @@ Written from the protocol's public description. A transmission is
 
 with several commands nested in one transmission. The checksum is the 16-bit sum of
 the bytes from STX through ETX, as four upper-case hex digits.
+
+In the style of h11 and wsproto, one set of typed commands serves both directions:
+`encode(Transmission(...)) -> bytes` for the appliance, and a `Reader` (bytes in, in any
+chunks; `Transmission`s or `Rejected` out, from a bounded buffer) for the emulator and
+the tests. Neither touches a port: the serial code only pumps bytes. Text *inside* a
+TEXT file (colours, flashing, called strings, Danish letters) is the body's own bytes,
+made by the helpers at the end.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass
+from typing import Literal, TypeAlias
 
 from appliance.core.config import SignColour
 
@@ -117,6 +124,287 @@ TRANSLITERATIONS = {
 }
 
 
+def checksum(block: bytes) -> bytes:
+    return b"%04X" % (sum(block) & 0xFFFF)
+
+
+# --- the commands, one type each, for both directions ------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WriteText:
+    """Command A: a TEXT file. Without position and mode the file is written bare: an
+    empty priority file (label "0") hands the sign back to its run sequence."""
+
+    label: str
+    body: bytes = b""
+    position: Position | None = "fill"
+    mode: Mode | None = "hold"
+
+
+@dataclass(frozen=True, slots=True)
+class WriteString:
+    """Command G: a STRING file, called from a TEXT file; a few bytes for a new number."""
+
+    label: str
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class FileSpec:
+    label: str
+    kind: Literal["text", "string"]
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigureMemory:
+    """Special function `$`: allocate the TEXT and STRING files, unlocked, always shown."""
+
+    files: tuple[FileSpec, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RunSequence:
+    """Special function `.`: show these TEXT files in turn, by their own timing."""
+
+    labels: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetTimeOfDay:
+    hour: int
+    minute: int
+
+
+@dataclass(frozen=True, slots=True)
+class Beep:
+    """Special function `(`: three short beeps."""
+
+
+@dataclass(frozen=True, slots=True)
+class SoftReset:
+    """Special function `,`."""
+
+
+@dataclass(frozen=True, slots=True)
+class OtherCommand:
+    """A command this module does not model, kept whole (a reader never loses one)."""
+
+    code: str
+    data: bytes
+
+
+Command: TypeAlias = (
+    WriteText
+    | WriteString
+    | ConfigureMemory
+    | RunSequence
+    | SetTimeOfDay
+    | Beep
+    | SoftReset
+    | OtherCommand
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Transmission:
+    """One packet on the wire: a header and its nested commands, written in one go."""
+
+    commands: tuple[Command, ...]
+    type_code: str = "Z"
+    address: str = "00"
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """Bytes between SOH and EOT that are no valid transmission (a checksum, a frame)."""
+
+    reason: str
+
+
+def block(code: bytes, data: bytes) -> bytes:
+    """One nested command on the wire: STX, command code, data, ETX and its checksum."""
+    framed = STX + code + data + ETX
+    return framed + checksum(framed)
+
+
+def _code_and_data(command: Command) -> tuple[bytes, bytes]:
+    match command:
+        case WriteText(label, body, position, mode):
+            data = label.encode()
+            if position is not None or mode is not None:
+                data += ESC + POSITIONS[position or "fill"] + MODES[mode or "hold"]
+            return WRITE_TEXT, data + body
+        case WriteString(label, value):
+            return WRITE_STRING, label.encode() + value
+        case ConfigureMemory(files):
+            entries = b"".join(
+                spec.label.encode()
+                + (b"A" if spec.kind == "text" else b"B")
+                + b"U"
+                + b"%04X" % spec.size
+                + (b"FF00" if spec.kind == "text" else b"0000")
+                for spec in files
+            )
+            return WRITE_SPECIAL, b"$" + entries
+        case RunSequence(labels):
+            return WRITE_SPECIAL, b".TU" + labels.encode()
+        case SetTimeOfDay(hour, minute):
+            return WRITE_SPECIAL, b" %02d%02d" % (hour, minute)
+        case Beep():
+            return WRITE_SPECIAL, b"(2"
+        case SoftReset():
+            return WRITE_SPECIAL, b","
+        case OtherCommand(code, data):
+            return code.encode("latin-1"), data
+
+
+def encode_command(command: Command) -> bytes:
+    return block(*_code_and_data(command))
+
+
+def encode(transmission: Transmission) -> bytes:
+    """A whole transmission: sync, header, the commands in order, EOT. One write."""
+    header = (
+        SYNC
+        + SOH
+        + transmission.type_code.encode("ascii")
+        + transmission.address.upper().encode("ascii")
+    )
+    return header + b"".join(encode_command(c) for c in transmission.commands) + EOT
+
+
+def clear_priority() -> WriteText:
+    """An empty priority TEXT file hands the sign back to its run sequence."""
+    return WriteText(PRIORITY_FILE, b"", None, None)
+
+
+# --- reading: the same types back ----------------------------------------------------------
+
+_POSITION_NAMES: dict[int, Position] = {code[0]: name for name, code in POSITIONS.items()}  # type: ignore[misc]
+_MODE_NAMES: dict[int, Mode] = {code[0]: name for name, code in MODES.items()}  # type: ignore[misc]
+_SPECIAL_ENTRY = 11  # label, kind, lock, size (4 hex), start/stop or 0000
+
+
+def decode_command(code: str, data: bytes) -> Command:
+    """The typed command for one block's code and data; what is not modelled, kept whole."""
+    if code == "A" and data:
+        label, rest = chr(data[0]), data[1:]
+        if rest[:1] == ESC and len(rest) >= 3:
+            position, mode = _POSITION_NAMES.get(rest[1]), _MODE_NAMES.get(rest[2])
+            if position is not None and mode is not None:
+                return WriteText(label, rest[3:], position, mode)
+        return WriteText(label, rest, None, None)
+    if code == "G" and data:
+        return WriteString(chr(data[0]), data[1:])
+    if code == "E" and data:
+        special = _decode_special(data)
+        if special is not None:
+            return special
+    return OtherCommand(code, data)
+
+
+def _decode_special(data: bytes) -> Command | None:
+    kind, rest = data[:1], data[1:]
+    if kind == b"$" and len(rest) % _SPECIAL_ENTRY == 0:
+        files = []
+        for i in range(0, len(rest), _SPECIAL_ENTRY):
+            entry = rest[i : i + _SPECIAL_ENTRY]
+            file_kind = {b"A": "text", b"B": "string"}.get(entry[1:2])
+            try:
+                size = int(entry[3:7], 16)
+            except ValueError:
+                return None
+            if file_kind is None:
+                return None
+            files.append(FileSpec(chr(entry[0]), file_kind, size))  # type: ignore[arg-type]
+        return ConfigureMemory(tuple(files))
+    if kind == b"." and rest[:2] == b"TU":
+        return RunSequence(rest[2:].decode("latin-1"))
+    if kind == b" " and len(rest) == 4 and rest.isdigit():
+        return SetTimeOfDay(int(rest[:2]), int(rest[2:]))
+    if data == b"(2":
+        return Beep()
+    if data == b",":
+        return SoftReset()
+    return None
+
+
+class Reader:
+    """Bytes from the line, in any chunks, become `Transmission`s (or `Rejected`).
+
+    `receive_data(data)`, then `next_event()` until it returns None (more bytes needed).
+    The buffer is bounded: a transmission that never ends (a line of noise) is dropped
+    once `max_bytes` pile up, and counted, so memory never grows with garbage.
+    """
+
+    def __init__(self, max_bytes: int = 64 * 1024) -> None:
+        self._buffer = bytearray()
+        self._max = max_bytes
+        self.rejected = 0
+
+    def receive_data(self, data: bytes) -> None:
+        self._buffer += data
+        if len(self._buffer) > self._max and EOT not in self._buffer:
+            # A transmission this long never ends: keep only a fresh start, if one came.
+            start = self._buffer.rfind(SOH)
+            keep = self._buffer[start:] if start > 0 else b""
+            self._buffer = bytearray(keep if len(keep) <= self._max else b"")
+            self.rejected += 1
+
+    def next_event(self) -> Transmission | Rejected | None:
+        end = self._buffer.find(EOT)
+        if end < 0:
+            start = self._buffer.rfind(SOH)
+            del self._buffer[: start if start >= 0 else len(self._buffer)]
+            return None
+        # No valid transmission holds SOH inside it: the last one before EOT is the start,
+        # and a start before it was one that never ended (a sign takes the newest too).
+        start = self._buffer.rfind(SOH, 0, end)
+        raw = bytes(self._buffer[start + 1 : end])
+        del self._buffer[: end + 1]
+        event = Rejected("end without a start") if start < 0 else _parse(raw)
+        if isinstance(event, Rejected):
+            self.rejected += 1
+        return event
+
+    def events(self, data: bytes = b"") -> list[Transmission | Rejected]:
+        """`receive_data(data)`, then every event that is complete."""
+        self.receive_data(data)
+        events: list[Transmission | Rejected] = []
+        while (event := self.next_event()) is not None:
+            events.append(event)
+        return events
+
+    def transmissions(self, data: bytes = b"") -> list[Transmission]:
+        """The valid transmissions among `events(data)`."""
+        return [e for e in self.events(data) if isinstance(e, Transmission)]
+
+
+def _parse(raw: bytes) -> Transmission | Rejected:
+    if len(raw) < 3:
+        return Rejected("header too short")
+    type_code, address = chr(raw[0]), raw[1:3].decode("ascii", "replace")
+    commands: list[Command] = []
+    rest = raw[3:]
+    while rest:
+        if rest[:1] != STX:
+            return Rejected("bytes outside a command")
+        etx = rest.find(ETX)
+        if etx < 0 or etx < 2:
+            return Rejected("command without its end")
+        framed = rest[: etx + 1]
+        if rest[etx + 1 : etx + 5] != checksum(framed):
+            return Rejected("bad checksum")
+        commands.append(decode_command(chr(framed[1]), framed[2:-1]))
+        rest = rest[etx + 5 :]
+    return Transmission(tuple(commands), type_code, address)
+
+
+# --- inside a TEXT file: control codes and text ----------------------------------------------
+
+
 def sign_text(text: str, extended: bool = True) -> bytes:
     """User text as sign bytes: printable ASCII 0x20-0x7D, Danish letters as the sign can.
 
@@ -140,38 +428,6 @@ def sign_text(text: str, extended: bool = True) -> bytes:
     return bytes(out)
 
 
-def checksum(block: bytes) -> bytes:
-    return b"%04X" % (sum(block) & 0xFFFF)
-
-
-def command(code: bytes, data: bytes) -> bytes:
-    """One nested command: STX, command code, data, ETX and its checksum."""
-    block = STX + code + data + ETX
-    return block + checksum(block)
-
-
-def transmission(*commands: bytes, type_code: str = "Z", address: str = "00") -> bytes:
-    """A whole transmission: sync, header, the commands in order, EOT. One write."""
-    header = SYNC + SOH + type_code.encode("ascii") + address.upper().encode("ascii")
-    return header + b"".join(commands) + EOT
-
-
-# --- commands --------------------------------------------------------------------------
-
-
-def write_text(label: str, body: bytes, position: Position = "fill", mode: Mode = "hold") -> bytes:
-    return command(WRITE_TEXT, label.encode() + ESC + POSITIONS[position] + MODES[mode] + body)
-
-
-def clear_priority() -> bytes:
-    """An empty priority TEXT file hands the sign back to its run sequence."""
-    return command(WRITE_TEXT, PRIORITY_FILE.encode())
-
-
-def write_string(label: str, value: bytes) -> bytes:
-    return command(WRITE_STRING, label.encode() + value)
-
-
 def coloured(colour: Colour) -> bytes:
     return COLOUR + COLOURS[colour]
 
@@ -182,104 +438,3 @@ def flashing(on: bool) -> bytes:
 
 def call_string(label: str) -> bytes:
     return CALL_STRING + label.encode()
-
-
-@dataclass(frozen=True, slots=True)
-class FileSpec:
-    label: str
-    kind: Literal["text", "string"]
-    size: int
-
-
-def memory_configuration(files: list[FileSpec]) -> bytes:
-    """Special function `$`: allocate the TEXT and STRING files, unlocked, always shown."""
-    entries = b"".join(
-        spec.label.encode()
-        + (b"A" if spec.kind == "text" else b"B")
-        + b"U"
-        + b"%04X" % spec.size
-        + (b"FF00" if spec.kind == "text" else b"0000")
-        for spec in files
-    )
-    return command(WRITE_SPECIAL, b"$" + entries)
-
-
-def run_sequence(labels: str) -> bytes:
-    """Special function `.`: show these TEXT files in turn, by their own timing."""
-    return command(WRITE_SPECIAL, b".TU" + labels.encode())
-
-
-def time_of_day(hour: int, minute: int) -> bytes:
-    return command(WRITE_SPECIAL, b" %02d%02d" % (hour, minute))
-
-
-def beep() -> bytes:
-    """Special function `(`: three short beeps."""
-    return command(WRITE_SPECIAL, b"(2")
-
-
-def soft_reset() -> bytes:
-    return command(WRITE_SPECIAL, b",")
-
-
-# --- decoding --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Command:
-    code: str
-    data: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class Packet:
-    type_code: str
-    address: str
-    commands: tuple[Command, ...]
-
-
-@dataclass(slots=True)
-class PacketReader:
-    """Turns a byte stream (in any chunks) back into packets; bad checksums are dropped."""
-
-    buffer: bytearray = field(default_factory=bytearray)
-    rejected: int = 0
-
-    def feed(self, data: bytes) -> list[Packet]:
-        self.buffer += data
-        packets: list[Packet] = []
-        while True:
-            start = self.buffer.find(SOH)
-            if start < 0:
-                self.buffer.clear()
-                return packets
-            end = self.buffer.find(EOT, start)
-            if end < 0:
-                del self.buffer[:start]
-                return packets
-            raw = bytes(self.buffer[start + 1 : end])
-            del self.buffer[: end + 1]
-            packet = self._parse(raw)
-            if packet is None:
-                self.rejected += 1
-            else:
-                packets.append(packet)
-
-    def _parse(self, raw: bytes) -> Packet | None:
-        if len(raw) < 3:
-            return None
-        type_code, address = chr(raw[0]), raw[1:3].decode("ascii", "replace")
-        commands, rest = [], raw[3:]
-        while rest:
-            if rest[:1] != STX:
-                return None
-            etx = rest.find(ETX)
-            if etx < 0:
-                return None
-            block = rest[: etx + 1]
-            given = rest[etx + 1 : etx + 5]
-            if given != checksum(block):
-                return None
-            commands.append(Command(chr(block[1]), block[2:-1]))
-            rest = rest[etx + 5 :]
-        return Packet(type_code, address, tuple(commands))

@@ -84,11 +84,11 @@ def layout_problems(config: SignConfig) -> list[str]:
     return errors
 
 
-def files(layout: tuple[str, ...]) -> list[alpha.FileSpec]:
+def files(layout: tuple[str, ...]) -> tuple[alpha.FileSpec, ...]:
     """The sign memory this layout needs: layout, ticker, and one STRING per number."""
     specs = [alpha.FileSpec("A", "text", 256), alpha.FileSpec("B", "text", 256)]
     specs += [alpha.FileSpec(p.label, "string", STRING_SIZE) for p in placeholders(layout).values()]
-    return specs
+    return tuple(specs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,25 +188,25 @@ def sign_frame(view: BoardView, style: SignStyle, grown_s: float = 0.0) -> SignF
     )
 
 
-def frame_changes(shown: SignFrame | None, frame: SignFrame) -> list[bytes]:
+def frame_changes(shown: SignFrame | None, frame: SignFrame) -> list[alpha.Command]:
     """The commands that take the sign from `shown` to `frame`; all of them if unknown."""
-    commands = []
+    commands: list[alpha.Command] = []
     if shown is None or frame.layout != shown.layout:
-        commands.append(alpha.write_text("A", frame.layout, "fill", "hold"))
+        commands.append(alpha.WriteText("A", frame.layout, "fill", "hold"))
     commands += [
-        alpha.write_string(label, value)
+        alpha.WriteString(label, value)
         for label, value in frame.strings.items()
         if shown is None or shown.strings.get(label) != value
     ]
     if shown is None or frame.ticker != shown.ticker:
         if frame.ticker is not None:
-            commands.append(alpha.write_text("B", frame.ticker, "middle", "rotate"))
-        commands.append(alpha.run_sequence("AB" if frame.ticker else "A"))
+            commands.append(alpha.WriteText("B", frame.ticker, "middle", "rotate"))
+        commands.append(alpha.RunSequence("AB" if frame.ticker else "A"))
     if shown is None or frame.priority != shown.priority:
         commands.append(
             alpha.clear_priority()
             if frame.priority is None
-            else alpha.write_text(alpha.PRIORITY_FILE, frame.priority, "fill", "hold")
+            else alpha.WriteText(alpha.PRIORITY_FILE, frame.priority, "fill", "hold")
         )
     return commands
 

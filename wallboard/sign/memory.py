@@ -1,4 +1,4 @@
-"""What an Alpha sign would display, from the packets it received: for tests and the emulator."""
+"""What an Alpha sign would display, from the transmissions it received: tests, emulator."""
 
 from __future__ import annotations
 
@@ -8,20 +8,22 @@ from wallboard.sign.alpha import (
     CALL_STRING,
     COLOUR,
     COLOURS,
-    ESC,
     EXTENDED,
     EXTENDED_CHARACTERS,
     FLASH,
-    MODES,
     NEW_LINE,
-    POSITIONS,
     PRIORITY_FILE,
-    Packet,
+    Beep,
+    ConfigureMemory,
+    RunSequence,
+    SetTimeOfDay,
+    SoftReset,
+    Transmission,
+    WriteString,
+    WriteText,
 )
 
 _COLOUR_NAMES = {code[0]: name for name, code in COLOURS.items()}
-_MODE_NAMES = {code[0]: name for name, code in MODES.items()}
-_POSITION_NAMES = {code[0]: name for name, code in POSITIONS.items()}
 _EXTENDED = {code[1]: char for char, code in EXTENDED_CHARACTERS.items()}
 
 
@@ -50,7 +52,7 @@ class Screen:
 class SignMemory:
     """The sign's files, as the packets it received have set them."""
 
-    texts: dict[str, bytes] = field(default_factory=dict)
+    texts: dict[str, tuple[str, str, bytes]] = field(default_factory=dict)  # position, mode, body
     strings: dict[str, bytes] = field(default_factory=dict)
     configured: list[str] = field(default_factory=list)
     sequence: str = "A"
@@ -58,34 +60,27 @@ class SignMemory:
     beeps: int = 0
     resets: int = 0
 
-    def apply(self, packet: Packet) -> None:
-        for command in packet.commands:
-            data = command.data
-            if command.code == "A" and data:
-                label = chr(data[0])
-                if label == PRIORITY_FILE and len(data) == 1:
+    def apply(self, transmission: Transmission) -> None:
+        for command in transmission.commands:
+            match command:
+                case WriteText(label, b"", None, None) if label == PRIORITY_FILE:
                     self.texts.pop(PRIORITY_FILE, None)
-                else:
-                    self.texts[label] = data[1:]
-            elif command.code == "G" and data:
-                self.strings[chr(data[0])] = data[1:]
-            elif command.code == "E" and data:
-                self._special(data)
-
-    def _special(self, data: bytes) -> None:
-        kind, rest = chr(data[0]), data[1:]
-        if kind == "$":
-            self.configured = [chr(rest[i]) for i in range(0, len(rest), 11)]
-            self.texts.clear()
-            self.strings.clear()
-        elif kind == ".":
-            self.sequence = rest[2:].decode("ascii", "replace")
-        elif kind == " ":
-            self.time_of_day = rest.decode("ascii", "replace")
-        elif kind == "(":
-            self.beeps += 1
-        elif kind == ",":
-            self.resets += 1
+                case WriteText(label, body, position, mode):
+                    self.texts[label] = (position or "fill", mode or "hold", body)
+                case WriteString(label, value):
+                    self.strings[label] = value
+                case ConfigureMemory(files):
+                    self.configured = [spec.label for spec in files]
+                    self.texts.clear()
+                    self.strings.clear()
+                case RunSequence(labels):
+                    self.sequence = labels
+                case SetTimeOfDay(hour, minute):
+                    self.time_of_day = f"{hour:02d}{minute:02d}"
+                case Beep():
+                    self.beeps += 1
+                case SoftReset():
+                    self.resets += 1
 
     def screens(self) -> list[Screen]:
         """The priority file alone if there is one, else the run sequence in order."""
@@ -93,12 +88,7 @@ class SignMemory:
         return [self.screen(label) for label in labels if label in self.texts]
 
     def screen(self, label: str) -> Screen:
-        body = self.texts[label]
-        position, mode = "fill", "hold"
-        if body[:1] == ESC and len(body) >= 3:
-            position = _POSITION_NAMES.get(body[1], "fill")
-            mode = _MODE_NAMES.get(body[2], "hold")
-            body = body[3:]
+        position, mode, body = self.texts[label]
         return Screen(label, mode, position, tuple(self._lines(body)))
 
     def _lines(self, body: bytes) -> list[Line]:

@@ -26,7 +26,7 @@ from appliance.core.contract import (
     Today,
 )
 from appliance.core.values import clean_text
-from appliance.phone.bridge.ami import Message
+from appliance.phone.bridge.ami_protocol import Fields
 from appliance.phone.bridge.config import UNASSIGNED_SITE, AgentMapping, BridgeConfig
 
 # Asterisk's device states (AST_DEVICE_*), as QueueMember(Status) reports them.
@@ -79,7 +79,7 @@ def derived_agent_id(interface: str) -> str:
     return text if IDENTIFIER.fullmatch(text) else "member"
 
 
-def _number(event: Message, key: str) -> float:
+def _number(event: Fields, key: str) -> float:
     try:
         value = float(event.get(key, "0"))
     except ValueError:
@@ -87,7 +87,7 @@ def _number(event: Message, key: str) -> float:
     return value if 0 <= value < 1e8 else 0.0
 
 
-def _interface(event: Message) -> str:
+def _interface(event: Fields) -> str:
     return event.get("Interface") or event.get("Location") or event.get("StateInterface", "")
 
 
@@ -138,7 +138,7 @@ class Pbx:
         self.today = {name: DayCounts(self.day) for name in self.queue_ids}
         return Changes(queues=set(self.queue_ids.values()))
 
-    def apply(self, event: Message, now: datetime) -> Changes:
+    def apply(self, event: Fields, now: datetime) -> Changes:
         changes = self.roll_day(now)
         queue = event.get("Queue", "")
         if queue not in self.queue_ids:
@@ -156,7 +156,7 @@ class Pbx:
                 changes.members.add(interface)
         return changes
 
-    def _member_event(self, name: str, queue: str, event: Message) -> str:
+    def _member_event(self, name: str, queue: str, event: Fields) -> str:
         interface = _interface(event)
         member = self.members.get(interface)
         if name == "QueueMemberRemoved":
@@ -177,34 +177,34 @@ class Pbx:
             member.wrap_up_until = None
         return interface
 
-    def _join(self, queue: str, event: Message, now: datetime) -> None:
+    def _join(self, queue: str, event: Fields, now: datetime) -> None:
         number = event.get(self._config.callers.did_field, "")
         municipality = self._config.callers.dids.get(number)
         self.callers[queue][event.get("Uniqueid", "")] = Waiting(now, municipality)
         self.today[queue].offered += 1
 
-    def _leave(self, queue: str, event: Message, _now: datetime) -> None:
+    def _leave(self, queue: str, event: Fields, _now: datetime) -> None:
         self.callers[queue].pop(event.get("Uniqueid", ""), None)
 
-    def _abandon(self, queue: str, event: Message, now: datetime) -> None:
+    def _abandon(self, queue: str, event: Fields, now: datetime) -> None:
         self._leave(queue, event, now)
         counts = self.today[queue]
         counts.abandoned += 1
         if _number(event, "HoldTime") < self._config.stats.short_abandon_s:
             counts.short_abandoned += 1
 
-    def _device(self, event: Message, status: int, *, unless: tuple[int, ...] = ()) -> None:
+    def _device(self, event: Fields, status: int, *, unless: tuple[int, ...] = ()) -> None:
         member = self.members.get(_interface(event))
         if member is not None and member.status not in unless:
             member.status = status
 
-    def _called(self, _queue: str, event: Message, _now: datetime) -> None:
+    def _called(self, _queue: str, event: Fields, _now: datetime) -> None:
         self._device(event, RINGING, unless=(INUSE, BUSY, ONHOLD))
 
-    def _no_answer(self, _queue: str, event: Message, _now: datetime) -> None:
+    def _no_answer(self, _queue: str, event: Fields, _now: datetime) -> None:
         self._device(event, NOT_INUSE, unless=(INUSE, BUSY, ONHOLD))
 
-    def _connect(self, queue: str, event: Message, now: datetime) -> None:
+    def _connect(self, queue: str, event: Fields, now: datetime) -> None:
         self._leave(queue, event, now)
         self._device(event, INUSE)
         wait = _number(event, "HoldTime")
@@ -214,14 +214,14 @@ class Pbx:
         if wait <= self._config.stats.sl_threshold_s:
             counts.answered_within_sl += 1
 
-    def _complete(self, queue: str, event: Message, now: datetime) -> None:
+    def _complete(self, queue: str, event: Fields, now: datetime) -> None:
         self._device(event, NOT_INUSE)
         self.today[queue].talk_s += _number(event, "TalkTime")
         member = self.members.get(_interface(event))
         if member is not None and self._config.stats.wrap_up_s > 0:
             member.wrap_up_until = now + timedelta(seconds=self._config.stats.wrap_up_s)
 
-    def apply_snapshot(self, events: Iterable[Message], now: datetime) -> Changes:
+    def apply_snapshot(self, events: Iterable[Fields], now: datetime) -> Changes:
         """Replace queues, members and callers with what QueueStatus reported.
 
         This repairs drift: a caller whose leave event was lost is gone after the next
@@ -229,7 +229,7 @@ class Pbx:
         """
         changes = self.roll_day(now)
         changes.queues |= set(self.queue_ids.values())
-        entries: dict[str, list[Message]] = {name: [] for name in self.queue_ids}
+        entries: dict[str, list[Fields]] = {name: [] for name in self.queue_ids}
         reported: dict[str, set[str]] = {name: set() for name in self.queue_ids}
         for event in events:
             queue = event.get("Queue", "")
