@@ -15,11 +15,11 @@ from gpiozero.pins.mock import MockFactory
 
 from appliance.core.contract import AgentUpdate, QueueUpdate, Topics, decode
 from appliance.core.errors import ConfigError
-from appliance.drivers.mqtt import Backoff
 from appliance.phone.bridge.asterisk import AsteriskBridge
 from appliance.phone.bridge.config import BridgeConfig, parse_bridge_config
 from appliance.programs.cli import main
 from appliance.programs.service import Appliance
+from appliance.runtime.backoff import Backoff
 from tests.conftest import make_config, running, until
 from tests.support.fake_ami import FakeAsterisk
 from tests.support.mosquitto import Mosquitto

@@ -12,8 +12,9 @@ import pytest
 
 from appliance.core.config import Config
 from appliance.core.contract import Topics
-from appliance.drivers.mqtt import Backoff, MqttLink
+from appliance.drivers.mqtt import MqttLink
 from appliance.programs.service import Appliance
+from appliance.runtime.backoff import Backoff
 from tests.conftest import board_until, link_status_until, make_config, running, until
 from tests.support.mosquitto import Mosquitto
 from tests.support.tasks import beside

@@ -11,144 +11,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import ssl
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any, ClassVar, NoReturn
+from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 import aiomqtt
-import paho.mqtt._packet as paho_packet
-import paho.mqtt.client as paho
-from paho.mqtt.matcher import MQTTMatcher
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
-from paho.mqtt.reasoncodes import ReasonCode
 
 from appliance.core.config import MqttConfig, read_secret
 from appliance.core.errors import NotConnectedError, PublishRefusedError
+from appliance.drivers import _mqtt_internals as internals
+from appliance.drivers._mqtt_internals import HookedClient, MessageHandler
+from appliance.runtime.backoff import Backoff
 from appliance.runtime.latest import Latest
 
 log = logging.getLogger(__name__)
 
-MessageHandler = Callable[[str, bytes], None]
+__all__ = ["MessageHandler", "MqttLink", "describe_error"]
+
 ConnectionHandler = Callable[[bool, str], None]
-
-
-@dataclass(slots=True)
-class Backoff:
-    """Full-jitter exponential backoff: spreads 19 appliances' reconnects after an outage."""
-
-    first_s: float = 0.5
-    cap_s: float = 30.0
-    attempt: int = 0
-
-    def next_delay(self) -> float:
-        ceiling = min(self.cap_s, self.first_s * 2**self.attempt)
-        self.attempt += 1
-        return random.uniform(ceiling / 2, ceiling)
-
-    def reset(self) -> None:
-        self.attempt = 0
-
-
-class _LeanProperties(Properties):
-    """paho's MQTT 5 properties, with their lookup tables built once instead of per packet.
-
-    paho decodes every received PUBLISH into a new `Properties`, whose constructor builds
-    three tables of property names and types and clears ~30 attributes by name, and
-    `unpack` clears them again: a fifth of the appliance's CPU per message. The tables
-    never change, so each packet type's freshly built, empty state is kept and copied.
-    """
-
-    _empty: ClassVar[dict[int, dict[str, Any]]] = {}
-
-    def __init__(self, packetType: int) -> None:  # noqa: N803 - paho's name
-        empty = self._empty.get(packetType)
-        if empty is None:
-            super().__init__(packetType)  # type: ignore[no-untyped-call]
-            self._empty[packetType] = dict(self.__dict__)
-        else:
-            self.__dict__.update(empty)  # the tables are shared and only ever read
-
-    def clear(self) -> None:  # unpack() clears first: ~30 hasattr calls in paho's version
-        empty = self._empty.get(self.packetType)
-        if empty is None:
-            super().clear()  # type: ignore[no-untyped-call]
-        else:
-            self.__dict__.clear()
-            self.__dict__.update(empty)
-
-
-# Where paho decodes received packets: this process's one MQTT client library, this adapter.
-paho_packet.Properties = _LeanProperties  # type: ignore[attr-defined]
-
-
-class _NoFilteredCallbacks(MQTTMatcher):
-    """paho's table of callbacks per topic filter, which this adapter never fills.
-
-    paho matches every received message against it with a closure that refers to itself:
-    a reference cycle per message, left to the garbage collector. Its collections then came
-    every few messages, and one in a while took milliseconds out of a board update.
-    """
-
-    def iter_match(self, topic: str) -> Iterator[Any]:
-        if not self._root._children:
-            return iter(())
-        return super().iter_match(topic)  # type: ignore[no-any-return, no-untyped-call]
-
-
-class _Client(aiomqtt.Client):
-    """aiomqtt's client, with two things aiomqtt 2.x does not offer.
-
-    - The PUBACK reason code: a broker (Mosquitto 2 with MQTT 5) answers a QoS 1 publish
-      its ACL denies with 0x87 "Not authorized"; paho hands the code to `on_publish`, and
-      aiomqtt discards it. `publish_acknowledged` is aiomqtt's `publish` that keeps it.
-    - Messages straight to the handler: aiomqtt wraps each paho message in its own
-      Message (validating the topic again) and queues it for an iterator task. Here the
-      handler (synchronous, non-blocking) gets topic and payload in paho's callback, on
-      the event loop's thread, in order; the iterator then only waits for the end.
-    """
-
-    def __init__(self, *args: Any, handler: MessageHandler, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._client._on_message_filtered = _NoFilteredCallbacks()  # type: ignore[no-untyped-call]
-        self._handler = handler
-        self._acknowledgements: dict[int, ReasonCode] = {}
-
-    def _on_socket_open(self, client: paho.Client, userdata: Any, sock: Any) -> None:
-        client._sock = _ReadAheadSocket(sock)  # paho offers no hook for its socket
-        super()._on_socket_open(client, userdata, sock)
-
-    def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
-        try:
-            self._handler(message.topic, bytes(message.payload))
-        except Exception:  # a bug in a handler must not cost the connection
-            log.exception("message on %s not handled", message.topic)
-
-    def _on_publish(
-        self,
-        client: paho.Client,
-        userdata: Any,
-        mid: int,
-        reason_code: ReasonCode,
-        properties: Properties,
-    ) -> None:
-        self._acknowledgements[mid] = reason_code
-        super()._on_publish(client, userdata, mid, reason_code, properties)
-
-    async def publish_acknowledged(
-        self, topic: str, payload: bytes, qos: int, retain: bool, properties: Properties | None
-    ) -> ReasonCode | None:
-        """Publish and wait for the broker; the PUBACK reason (None: none came, QoS 0)."""
-        info = self._client.publish(topic, payload, qos, retain, properties)
-        if info.rc != paho.MQTT_ERR_SUCCESS:
-            raise aiomqtt.MqttCodeError(info.rc, "Could not publish message")
-        if not info.is_published():
-            confirmation = asyncio.Event()
-            with self._pending_call(info.mid, confirmation, self._pending_publishes):
-                await self._wait_for(confirmation.wait(), timeout=None)
-        return self._acknowledgements.pop(info.mid, None)
 
 
 def _honour_cancellation() -> None:
@@ -160,35 +42,6 @@ def _honour_cancellation() -> None:
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError
-
-
-class _ReadAheadSocket:
-    """paho's socket, read ahead: one recv per readable event instead of four per packet.
-
-    paho reads a packet a byte at a time for its header and then its body, each a system
-    call; under a flood that was a tenth of the appliance's CPU. This takes what the
-    kernel has in one call and hands it out; `pending()` tells aiomqtt's reader (which
-    asks it of TLS sockets already) to go on reading packets until the buffer is empty.
-    """
-
-    def __init__(self, sock: Any) -> None:
-        self._sock = sock
-        self._buffer = b""
-        self._offset = 0
-
-    def recv(self, size: int) -> bytes:
-        if self._offset >= len(self._buffer):
-            self._buffer, self._offset = self._sock.recv(65536), 0  # EAGAIN raises here
-        chunk = self._buffer[self._offset : self._offset + size]
-        self._offset += len(chunk)
-        return chunk
-
-    def pending(self) -> int:
-        inner = self._sock.pending() if hasattr(self._sock, "pending") else 0
-        return len(self._buffer) - self._offset + inner
-
-    def __getattr__(self, name: str) -> Any:  # send, fileno, close, ...: the socket's own
-        return getattr(self._sock, name)
 
 
 class _ClosingSSLSocket(ssl.SSLSocket):
@@ -270,7 +123,7 @@ class MqttLink:
         # > 0: the broker keeps our subscriptions and queued QoS 1 messages while we are
         # away (for the phone-system side, so requests made meanwhile are not lost).
         self._session_expiry = session_expiry_s
-        self._client: _Client | None = None
+        self._client: HookedClient | None = None
         self._ready = asyncio.Event()
         self.last_error = "not connected yet"
         # "" while connected, else why not: for health, and for whoever must wait on it.
@@ -289,7 +142,7 @@ class MqttLink:
     async def wait_connected(self) -> None:
         await self._ready.wait()
 
-    def _make_client(self) -> _Client:
+    def _make_client(self) -> HookedClient:
         will = None
         if self._availability:
             will = aiomqtt.Will(self._availability, b"offline", qos=1, retain=True)
@@ -300,7 +153,7 @@ class MqttLink:
             persistent = {"clean_start": False, "properties": connect}
         elif self._session_expiry:
             persistent = {"clean_session": False}
-        return _Client(
+        return HookedClient(
             self._config.host,
             self._config.port,
             username=self._config.username or None,
@@ -316,6 +169,7 @@ class MqttLink:
         )
 
     async def run(self) -> NoReturn:
+        internals.install()  # the hooks into aiomqtt and paho, checked against their versions
         task = asyncio.current_task()
         while True:
             try:
@@ -347,7 +201,7 @@ class MqttLink:
                 self.status.publish("")
                 self._ready.set()
                 async for _ in client.messages:  # returns when the connection ends
-                    pass  # messages were handled as they arrived (_Client._on_message)
+                    pass  # messages were handled as they arrived (HookedClient._on_message)
             except asyncio.CancelledError:
                 await self._say_goodbye(client)
                 client.timeout = 2.0  # bounds the wait for the broker's goodbye on exit
@@ -357,7 +211,7 @@ class MqttLink:
                 self._ready.clear()
         raise aiomqtt.MqttError("connection closed")
 
-    async def _say_goodbye(self, client: _Client) -> None:
+    async def _say_goodbye(self, client: HookedClient) -> None:
         """On a clean shutdown the last will is not sent: say `offline` ourselves."""
         if not self._availability:
             return

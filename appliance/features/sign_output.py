@@ -18,7 +18,7 @@ import serial
 from appliance.core.clock import Clock
 from appliance.core.config import SignConfig
 from appliance.core.health import Outputs
-from appliance.drivers.mqtt import Backoff
+from appliance.runtime.backoff import Backoff
 from appliance.runtime.latest import Latest
 from wallboard.sign import alpha
 from wallboard.sign.layout import SignFrame, SignStyle, files, frame_changes, is_ticking, sign_frame

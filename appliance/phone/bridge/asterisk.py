@@ -27,10 +27,11 @@ from appliance.core.contract import (
     encode,
 )
 from appliance.core.errors import NotConnectedError
-from appliance.drivers.mqtt import Backoff, MqttLink
+from appliance.drivers.mqtt import MqttLink
 from appliance.phone.bridge.ami import AmiConnection, AmiError, Message, is_success
 from appliance.phone.bridge.config import UNASSIGNED_SITE, BridgeConfig
 from appliance.phone.bridge.pbx import Changes, Pbx
+from appliance.runtime.backoff import Backoff
 
 log = logging.getLogger(__name__)
 
