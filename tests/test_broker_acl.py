@@ -14,6 +14,7 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 
 from appliance.core.contract import Topics
+from appliance.core.desk import DeskMessage
 from appliance.drivers.store import Store
 from appliance.programs.service import Appliance
 from tests.conftest import make_config, running, until
@@ -123,7 +124,10 @@ async def test_a_desk_shows_a_request_the_broker_refused(
             (row,) = Store(app.config.history.database).presses()
             assert row["error"] == "Afvist af serveren (Not authorized)"
             await until(
-                lambda: "Not authorized" in (app.desks.status.value["desk-1"].message or ""),
+                lambda: (
+                    app.desks.status.value["desk-1"].message
+                    == DeskMessage("refused_by_broker", "Not authorized")
+                ),
                 what="the desk to say why",
             )
         with pytest.raises(TimeoutError):  # and the request never reached the phone system

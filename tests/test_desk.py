@@ -8,6 +8,7 @@ from appliance.core.board import Board, BoardRules, Connection, fold
 from appliance.core.config import DeskConfig, DesksConfig
 from appliance.core.contract import Topics, decode
 from appliance.core.desk import (
+    DeskMessage,
     Failure,
     Pending,
     Refusal,
@@ -17,6 +18,7 @@ from appliance.core.desk import (
     desk_light,
 )
 from tests.support import payloads
+from wallboard.words import press_text
 
 P = "hotline/v1"
 
@@ -54,7 +56,8 @@ def test_a_press_toggles_and_a_hold_pauses_with_its_reason() -> None:
 def test_no_agent_no_request() -> None:
     for board in (board_with(), board_with(payloads.agent("a1", "logged_out"))):
         refusal = decide_press(DESK, board, 0.2, SETTINGS, is_open=True)
-        assert refusal == Refusal("Ingen agent logget ind")
+        assert refusal == Refusal(DeskMessage("no_agent"))
+        assert press_text(refusal.message, "da") == "Ingen agent logget ind"
 
 
 def test_minimum_staffing_guard_refuses_the_last_available_unless_held() -> None:
@@ -66,7 +69,8 @@ def test_minimum_staffing_guard_refuses_the_last_available_unless_held() -> None
     )
     refusal = decide_press(DESK, board, 0.2, guard, is_open=True)
     assert isinstance(refusal, Refusal)
-    assert "Sidste ledige" in refusal.message
+    assert refusal.message == DeskMessage("last_available")
+    assert "Sidste ledige" in press_text(refusal.message, "da")
     assert isinstance(decide_press(DESK, board, 5.5, guard, is_open=True), Request)
     assert isinstance(decide_press(DESK, board, 0.2, guard, is_open=False), Request)
     two = board_with(

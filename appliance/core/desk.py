@@ -16,22 +16,17 @@ from appliance.core.config import DeskConfig, DesksConfig
 Light = Literal["off", "green", "amber", "red", "pending", "error"]
 Target = Literal["available", "paused"]
 
-MESSAGES = {
-    "da": {
-        "no_agent": "Ingen agent logget ind",
-        "last_available": "Sidste ledige i køen – hold knappen inde for at gå på pause",
-        "expired": "Intet svar fra telefonsystemet",
-        "not_sent": "Ingen forbindelse – ikke sendt",
-        "refused_by_broker": "Afvist af serveren",
-    },
-    "en": {
-        "no_agent": "No agent logged in",
-        "last_available": "Last one available in the queue – hold the button to pause",
-        "expired": "No answer from the phone system",
-        "not_sent": "No connection – not sent",
-        "refused_by_broker": "Refused by the server",
-    },
-}
+# Why a press was refused or how it failed; the words for each are the displays'
+# (wallboard.words), so the core stays free of any language.
+PressNote = Literal[
+    "no_agent", "last_available", "expired", "not_sent", "refused_by_broker", "refused"
+]
+
+
+@dataclass(frozen=True, slots=True)
+class DeskMessage:
+    code: PressNote
+    detail: str | None = None  # the broker's reason, the phone system's own words
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +38,7 @@ class Request:
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    message: str
+    message: DeskMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +53,7 @@ class Pending:
 
 @dataclass(frozen=True, slots=True)
 class Failure:
-    message: str
+    message: DeskMessage
     until: float  # monotonic time the error pattern stops
 
 
@@ -90,13 +85,11 @@ def decide_press(
     settings: DesksConfig,
     *,
     is_open: bool,
-    language: str = "da",
 ) -> Request | Refusal:
     """What a press (held for `held_s`) asks the phone system for, or why it may not."""
-    words = MESSAGES.get(language, MESSAGES["da"])
     agent = desk_agent(desk, board)
     if agent is None or agent.state.state == "logged_out":
-        return Refusal(words["no_agent"])
+        return Refusal(DeskMessage("no_agent"))
     held = held_s >= desk.hold_s
     if agent.state.state == "paused" and not held:
         return Request(agent.state.agent, "available", None)
@@ -107,7 +100,7 @@ def decide_press(
         and held_s < settings.override_hold_s
         and _would_leave_queue_empty(board, agent, guard)
     ):
-        return Refusal(words["last_available"])
+        return Refusal(DeskMessage("last_available"))
     reason = desk.hold_reason if held else desk.pause_reason
     return Request(agent.state.agent, "paused", reason)
 

@@ -14,6 +14,7 @@ from appliance.features.desks import DeskStatus
 from appliance.runtime.latest import Latest
 from wallboard.desk.screen import DeskScreen, draw_desk
 from wallboard.view import BoardView
+from wallboard.words import press_text
 
 SHIFTS = ((0, 0), (1, 0), (1, 1), (0, 1))  # a pixel's wander against burn-in
 
@@ -39,7 +40,7 @@ def desk_screen(
         reason=agent.state.reason if agent else None,
         in_state_s=agent.in_state_s(now) if agent else 0.0,
         pending=status.pending is not None,
-        message=status.message,
+        message=press_text(status.message, language) if status.message else None,
         clock=clock,
         language=language,
     )

@@ -23,7 +23,7 @@ from appliance.core.clock import Clock
 from appliance.core.config import Config, DeskConfig
 from appliance.core.contract import AgentUpdate, SetRequest, SetResultUpdate, Topics, encode
 from appliance.core.desk import (
-    MESSAGES,
+    DeskMessage,
     Failure,
     Light,
     Pending,
@@ -39,6 +39,7 @@ from appliance.core.hours import hours_state
 from appliance.drivers.store import AsyncStore, Store
 from appliance.features.hub import BoardHub
 from appliance.runtime.latest import Latest
+from wallboard.words import press_text
 
 log = logging.getLogger(__name__)
 ERROR_PATTERN_S = 6.0  # how long the LED flashes its error pattern
@@ -51,7 +52,7 @@ class DeskStatus:
     desk: DeskConfig
     agent: AgentEntry | None
     pending: Pending | None
-    message: str | None
+    message: DeskMessage | None
     light: Light
 
 
@@ -60,7 +61,7 @@ class _Desk:
     config: DeskConfig
     pending: Pending | None = None
     failure: Failure | None = None
-    message: str | None = None
+    message: DeskMessage | None = None
     message_until: float = 0.0
     error_results: dict[str, str] = field(default_factory=dict)
 
@@ -82,7 +83,6 @@ class Desks:
         self._clock = clock
         self._topics = Topics(config.mqtt.prefix)
         self._site = config.site.id
-        self._words = MESSAGES.get(config.web.language, MESSAGES["da"])
         self._desks = {desk.id: _Desk(desk) for desk in config.desks}
         self._fixed_agents = {desk.agent for desk in config.desks if desk.agent}
         self._extensions = {desk.extension for desk in config.desks if desk.extension}
@@ -142,7 +142,6 @@ class Desks:
             held_s,
             self._settings,
             is_open=hours_state(board.rules.schedule, now_wall).open,
-            language=self._config.web.language,
         )
         if isinstance(decision, Refusal):
             self._fail(desk, decision.message)
@@ -234,25 +233,25 @@ class Desks:
             return
         except PublishRefusedError as refused:  # e.g. the ACL: mqtt.username is not site.id
             log.error("desk %s: %s", desk.config.id, refused)
-            await self._settle(
-                desk, "refused", f"{self._words['refused_by_broker']} ({refused.reason})"
-            )
+            await self._settle(desk, "refused", DeskMessage("refused_by_broker", refused.reason))
             return
         desk.pending = Pending(pending.press_id, request, pending.expires, sent=True)
 
-    def _fail(self, desk: _Desk, message: str) -> None:
+    def _fail(self, desk: _Desk, message: DeskMessage) -> None:
         now = self._clock.monotonic()
         desk.failure = Failure(message, now + ERROR_PATTERN_S)
         desk.message, desk.message_until = message, now + ERROR_PATTERN_S * 5
 
-    async def _settle(self, desk: _Desk, outcome: str, error: str | None) -> None:
+    async def _settle(self, desk: _Desk, outcome: str, message: DeskMessage | None) -> None:
         pending = desk.pending
         if pending is None:
             return
         desk.pending = None
         desk.error_results.pop(pending.press_id, None)
-        if outcome not in ("confirmed", "superseded"):
-            self._fail(desk, error or outcome)
+        # In the history and the log as the desk said it, in the site's language.
+        error = None if message is None else press_text(message, self._config.web.language)
+        if message is not None:
+            self._fail(desk, message)
         log.info(
             "desk %s: %s %s: %s",
             desk.config.id,
@@ -272,11 +271,11 @@ class Desks:
                 continue
             error = desk.error_results.get(pending.press_id)
             if error is not None:
-                await self._settle(desk, "refused", error)
+                await self._settle(desk, "refused", DeskMessage("refused", error))
             elif settles(pending, board.agents.get(pending.request.agent)):
                 await self._settle(desk, "confirmed", None)
             elif now >= pending.expires:
-                message = self._words["expired" if pending.sent else "not_sent"]
+                message = DeskMessage("expired" if pending.sent else "not_sent")
                 await self._settle(desk, "expired", message)
             elif board.connected:
                 await self._send(desk)

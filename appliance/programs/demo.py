@@ -26,6 +26,7 @@ from appliance.programs.configuration import parse_config
 from appliance.programs.service import Appliance
 from appliance.programs.sign_emulator import PtySign, SignEmulator
 from wallboard.web.demo import DemoDesks, add_demo_routes
+from wallboard.words import press_text
 
 log = logging.getLogger(__name__)
 
@@ -176,13 +177,15 @@ class Demo:
 
     def _desks_state(self) -> list[dict[str, Any]]:
         states = []
+        language = self.appliance.config.web.language
         for desk_id, status in self.appliance.desks.status.value.items():
             agent = status.agent
+            message = status.message
             states.append(
                 {
                     "desk": desk_id,
                     "light": status.light,
-                    "message": status.message,
+                    "message": press_text(message, language) if message else None,
                     "agent": (agent.state.name or agent.state.agent) if agent else None,
                     "state": agent.state.state if agent else None,
                 }

@@ -36,6 +36,7 @@ from appliance.features.recorder import HistoryRecorder, local_midnight
 from appliance.features.sign_output import SignDriver
 from wallboard.live import ViewPublisher
 from wallboard.web.app import WebDeps, create_app, serve
+from wallboard.words import press_text
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +172,8 @@ class Appliance:
         """A press as the web API makes it: the same path as the button's."""
         decision = await self.desks.press(desk, held_s)
         if isinstance(decision, Refusal):
-            return {"desk": desk, "result": "refused", "message": decision.message}
+            message = press_text(decision.message, self.config.web.language)
+            return {"desk": desk, "result": "refused", "message": message}
         return {
             "desk": desk,
             "result": "requested",

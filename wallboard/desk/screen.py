@@ -14,40 +14,10 @@ from functools import cache
 
 from PIL import Image, ImageDraw, ImageFont
 
-Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+from wallboard.words import state_word, weekday
+from wallboard.words import words as table
 
-WORDS = {
-    "da": {
-        "available": "LEDIG",
-        "ringing": "RINGER",
-        "busy": "SAMTALE",
-        "wrap_up": "EFTERBEH.",
-        "paused": "PAUSE",
-        "logged_out": "LOGGET UD",
-        "no_agent": "Ingen agent",
-        "no_data": "INGEN DATA",
-        "closed": "LUKKET",
-        "opens": "åbner",
-        "waiting": "venter",
-        "pending": "Venter på svar …",
-        "days": ("man", "tir", "ons", "tor", "fre", "lør", "søn"),
-    },
-    "en": {
-        "available": "AVAILABLE",
-        "ringing": "RINGING",
-        "busy": "ON CALL",
-        "wrap_up": "WRAP-UP",
-        "paused": "PAUSED",
-        "logged_out": "LOGGED OUT",
-        "no_agent": "No agent",
-        "no_data": "NO DATA",
-        "closed": "CLOSED",
-        "opens": "opens",
-        "waiting": "waiting",
-        "pending": "Waiting for answer …",
-        "days": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
-    },
-}
+Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,11 +76,11 @@ def _fit(pen: ImageDraw.ImageDraw, text: str, width: int, size: int, bold: bool 
     return font(7, bold)
 
 
-def _closed_text(screen: DeskScreen, words: Mapping[str, object]) -> str:
+def _closed_text(screen: DeskScreen, words: Mapping[str, str]) -> str:
     if not screen.next_open:
-        return str(words["closed"])
+        return words["closed"].upper()
     opens = datetime.fromisoformat(screen.next_open)
-    day = words["days"][opens.weekday()]  # type: ignore[index]
+    day = weekday(screen.language, opens.weekday(), short=True)
     return f"{words['opens']} {day} {opens:%H.%M}"
 
 
@@ -119,7 +89,7 @@ def draw_desk(
 ) -> Image.Image:
     """The desk screen at `size`, shifted by `offset` pixels against burn-in."""
     width, height = size
-    words = WORDS.get(screen.language, WORDS["da"])
+    words = table(screen.language)
     image = Image.new(mode, size)
     pen = ImageDraw.Draw(image)
     white = 255 if mode in ("1", "L") else (255, 255, 255)
@@ -127,15 +97,11 @@ def draw_desk(
     top = height // 2 if height > 32 else height * 3 // 5
     # The queue: waiting callers, big; the longest wait beside them.
     if not screen.open:
-        pen.text(
-            (dx, dy),
-            str(words["closed"]),
-            fill=white,
-            font=_fit(pen, "LUKKET", width, top - 4, True),
-        )
+        closed = words["closed"].upper()
+        pen.text((dx, dy), closed, fill=white, font=_fit(pen, closed, width, top - 4, True))
         bottom_text = _closed_text(screen, words)
     elif not screen.live:
-        no_data = str(words["no_data"])
+        no_data = words["no_data"].upper()
         pen.text((dx, dy), no_data, fill=white, font=_fit(pen, no_data, width - 2, top - 6, True))
         bottom_text = screen.clock
     else:
@@ -144,7 +110,7 @@ def draw_desk(
         pen.text((dx, dy - 2), number, fill=white, font=big)
         left = int(pen.textlength(number, font=big)) + 6
         label_font = font(max(8, top // 4))
-        pen.text((dx + left, dy), str(words["waiting"]), fill=white, font=label_font)
+        pen.text((dx + left, dy), words["desk_waiting"], fill=white, font=label_font)
         wait = _duration(screen.longest_wait_s) if screen.waiting else "–"
         pen.text(
             (dx + left, dy + top // 3),
@@ -155,14 +121,14 @@ def draw_desk(
         bottom_text = screen.clock
     # The agent: the state the phone system confirmed.
     if screen.agent_name is None:
-        middle = str(words["no_agent"])
+        middle = words["desk_no_agent"]
     else:
-        state = str(words.get(screen.state or "", screen.state or ""))
+        state = state_word(screen.language, screen.state or "", short=True).upper()
         if screen.state == "paused" and screen.reason:
             state += f" {screen.reason}"
         middle = f"{state}  {_minutes(screen.in_state_s)}"
     if screen.pending:
-        bottom_text = str(words["pending"])
+        bottom_text = words["desk_pending"]
     if screen.message:
         bottom_text = screen.message
     if height > 32:

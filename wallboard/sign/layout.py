@@ -18,30 +18,13 @@ from appliance.core.contract import IDENTIFIER
 from appliance.core.metrics import Level
 from wallboard.sign import alpha
 from wallboard.view import BoardView, QueueView
+from wallboard.words import weekday
+from wallboard.words import words as table
 
 FIELD = re.compile(r"\{(?:(" + IDENTIFIER.pattern + r")\.)?([a-z_]+)\}")
 FIELDS = ("waiting", "longest", "available", "busy", "paused", "answered", "abandoned", "sl")
 STRING_LABELS = "123456789abcdefghijklmnopqrstuvwxyz"
 STRING_SIZE = 8
-
-WORDS = {
-    "da": {
-        "no_data": "INGEN DATA",
-        "offline": "TELEFONSYSTEM OFFLINE",
-        "disconnected": "INGEN FORBINDELSE",
-        "closed": "LUKKET",
-        "opens": "ÅBNER",
-        "days": ("man", "tir", "ons", "tor", "fre", "lør", "søn"),
-    },
-    "en": {
-        "no_data": "NO DATA",
-        "offline": "PHONE SYSTEM OFFLINE",
-        "disconnected": "NO CONNECTION",
-        "closed": "CLOSED",
-        "opens": "OPENS",
-        "days": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
-    },
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,19 +122,21 @@ def _message(text: str, colour: alpha.Colour, style: SignStyle) -> bytes:
 
 def _not_live(view: BoardView, style: SignStyle) -> bytes | None:
     """The priority text when the sign must not show numbers, else None."""
-    words = WORDS.get(style.language, WORDS["da"])
+    words = table(style.language)
+    no_data = words["no_data"].upper()
     if view.feed in ("offline", "disconnected"):
-        return _message(f"{words['no_data']} - {words[view.feed]}", "red", style)
+        why = words["phone_system_offline" if view.feed == "offline" else "no_connection"]
+        return _message(f"{no_data} - {why.upper()}", "red", style)
     if not view.open:
-        text = str(words["closed"])
+        text = words["closed"].upper()
         if view.next_open:
             opens = datetime.fromisoformat(view.next_open)
-            day = words["days"][opens.weekday()]
-            text += f" - {words['opens']} {day} {opens:%H.%M}"
+            day = weekday(style.language, opens.weekday(), short=True)
+            text += f" - {words['opens'].upper()} {day} {opens:%H.%M}"
         return _message(text, "amber", style)
     shown = [_queue(view, p.queue) for p in placeholders(style.layout).values()]
     if not view.queues or any(q is None or q.stale for q in shown):
-        return _message(str(words["no_data"]), "red", style)
+        return _message(no_data, "red", style)
     return None
 
 

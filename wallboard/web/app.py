@@ -21,6 +21,7 @@ from aiohttp import WSMsgType, web
 from appliance.core.health import HealthReport
 from appliance.runtime.latest import Latest
 from wallboard.web.fanout import BoardFanout
+from wallboard.words import words
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,10 @@ async def allowed_networks(
 def _page(deps: WebDeps, name: str) -> str:
     template = (STATIC / name).read_text(encoding="utf-8")
     title = deps.title.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
-    return template.replace("{{lang}}", deps.language).replace("{{title}}", title)
+    # JSON in a <script> block: "</" would end the block, so every "<" is escaped.
+    table = json.dumps(dict(words(deps.language)), ensure_ascii=False).replace("<", "\\u003c")
+    page = template.replace("{{lang}}", deps.language).replace("{{title}}", title)
+    return page.replace("{{words}}", table)
 
 
 async def index(request: web.Request) -> web.Response:

@@ -2,44 +2,11 @@
 // clocks locally (the server pushes only changes). Text always goes in as textContent.
 "use strict";
 
-const STRINGS = {
-  da: {
-    subtitle: "Digital hotline", waiting: "Venter", longest: "Længste ventetid",
-    available: "Ledige", busy: "Samtale", paused: "Pause", ringing: "Ringer",
-    wrap_up: "Efterbehandling", answered: "Besvaret", abandoned: "Opgivet",
-    sl: "Serviceniveau", asa: "Gns. svartid", agentsTitle: "På vagt", noAgents: "Ingen på vagt",
-    noQueues: "Venter på data fra telefonsystemet …", noData: "Ingen data",
-    live: "LIVE", stale: "FORÆLDET", offline: "OFFLINE", disconnected: "INGEN FORBINDELSE",
-    lost: "AFBRUDT",
-    bannerStale: "Data er forældede – tallene er ikke aktuelle",
-    bannerOffline: "Telefonsystemet er offline – ingen aktuelle tal",
-    bannerDisconnected: "Ingen forbindelse til telefonsystemets server – ingen aktuelle tal",
-    bannerLost: "Forbindelsen til wallboardet er afbrudt – prøver igen …",
-    bannerClosed: "Lukket",
-    closedUntil: "Lukket – åbner {when}",
-    weekdays: ["søndag", "mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag"],
-    at: "kl.",
-  },
-  en: {
-    subtitle: "Digital hotline", waiting: "Waiting", longest: "Longest wait",
-    available: "Available", busy: "On call", paused: "Paused", ringing: "Ringing",
-    wrap_up: "Wrap-up", answered: "Answered", abandoned: "Abandoned",
-    sl: "Service level", asa: "Avg. answer", agentsTitle: "On duty", noAgents: "Nobody on duty",
-    noQueues: "Waiting for data from the phone system …", noData: "No data",
-    live: "LIVE", stale: "STALE", offline: "OFFLINE", disconnected: "NO CONNECTION",
-    lost: "LOST",
-    bannerStale: "Data is stale – the numbers are not current",
-    bannerOffline: "The phone system is offline – no live numbers",
-    bannerDisconnected: "No connection to the phone system's server – no live numbers",
-    bannerLost: "Lost the connection to the wallboard – retrying …",
-    bannerClosed: "Closed",
-    closedUntil: "Closed – opens {when}",
-    weekdays: ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"],
-    at: "at",
-  },
-};
-const LANG = STRINGS[document.documentElement.lang] ? document.documentElement.lang : "da";
-const T = STRINGS[LANG];
+// The words, from the appliance's one table (wallboard/words.py), inlined in the page.
+const T = JSON.parse(document.getElementById("words").textContent);
+const LANG = document.documentElement.lang === "en" ? "en" : "da";
+// JavaScript counts days from Sunday; the table from Monday, as Python does.
+const weekdayName = (jsDay) => T[`weekday_${(jsDay + 6) % 7}`];
 const QUIET_LIMIT_MS = 75000; // the appliance sends at least every 30 s
 
 let board = null;
@@ -86,7 +53,7 @@ function whenText(iso) {
   const hh = String(local.getUTCHours()).padStart(2, "0");
   const mm = String(local.getUTCMinutes()).padStart(2, "0");
   const sep = LANG === "da" ? "." : ":";
-  return `${T.weekdays[local.getUTCDay()]} ${T.at} ${hh}${sep}${mm}`;
+  return `${weekdayName(local.getUTCDay())} ${T.at} ${hh}${sep}${mm}`;
 }
 
 function figure(kind, label, value) {
@@ -100,14 +67,14 @@ function renderQueue(queue) {
   card.dataset.queue = queue.queue;
   card.append(el("div", "queue-name", queue.name));
   if (queue.stale) {
-    card.append(el("div", "nodata", T.noData));
+    card.append(el("div", "nodata", T.no_data));
   } else {
     const counts = el("div", "counts");
     for (const key of ["available", "busy", "paused"]) {
       const line = el("div", "count " + key);
       const n = key === "busy" ? queue.agents.busy + queue.agents.ringing + queue.agents.wrap_up
         : queue.agents[key];
-      line.append(el("b", "", String(n)), document.createTextNode(" " + T[key]));
+      line.append(el("b", "", String(n)), document.createTextNode(" " + T["count_" + key]));
       counts.append(line);
     }
     const longest = figure("longest", T.longest, fmtDuration(queue.longest_wait_s));
@@ -135,7 +102,7 @@ function renderQueue(queue) {
 function renderAgent(agent) {
   const row = el("li", "agent " + agent.state);
   row.dataset.agent = agent.agent;
-  const state = T[agent.state] + (agent.reason ? " – " + agent.reason : "");
+  const state = T["state_" + agent.state] + (agent.reason ? " – " + agent.reason : "");
   const time = el("span", "time", fmtDuration(agent.in_state_s));
   time.dataset.base = agent.in_state_s;
   time.dataset.ticking = "1";
@@ -156,24 +123,24 @@ function render() {
   const feed = connected ? board.feed : "lost";
   const pill = document.getElementById("feed");
   pill.className = "feed " + feed;
-  pill.textContent = T[feed];
+  pill.textContent = T["feed_" + feed];
   const banners = {
-    stale: T.bannerStale, offline: T.bannerOffline, disconnected: T.bannerDisconnected,
-    lost: T.bannerLost,
+    stale: T.banner_stale, offline: T.banner_offline, disconnected: T.banner_disconnected,
+    lost: T.banner_lost,
   };
   if (banners[feed]) setBanner(feed, banners[feed]);
   else if (!board.open) {
     setBanner("closed", board.next_open
-      ? T.closedUntil.replace("{when}", whenText(board.next_open)) : T.bannerClosed);
+      ? T.closed_until.replace("{when}", whenText(board.next_open)) : T.closed);
   } else setBanner("", "");
 
   const queues = document.getElementById("queues");
   queues.replaceChildren(...(board.queues.length ? board.queues.map(renderQueue)
-    : [el("div", "empty", T.noQueues)]));
+    : [el("div", "empty", T.no_queues)]));
   const agents = document.getElementById("agents");
-  document.getElementById("agents-title").textContent = `${T.agentsTitle} (${board.agents.length})`;
+  document.getElementById("agents-title").textContent = `${T.agents_title} (${board.agents.length})`;
   agents.replaceChildren(...(board.agents.length ? board.agents.map(renderAgent)
-    : [el("li", "empty", T.noAgents)]));
+    : [el("li", "empty", T.no_agents)]));
 
   const ticker = document.getElementById("ticker");
   const text = board.ticker.map((m) => m.text).join("   •   ");
@@ -196,7 +163,7 @@ function tick() {
   const mm = String(now.getUTCMinutes()).padStart(2, "0");
   document.getElementById("clock").textContent = `${hh}${LANG === "da" ? "." : ":"}${mm}`;
   document.getElementById("date").textContent =
-    `${T.weekdays[now.getUTCDay()]} ${now.getUTCDate()}.${now.getUTCMonth() + 1}.${now.getUTCFullYear()}`;
+    `${weekdayName(now.getUTCDay())} ${now.getUTCDate()}.${now.getUTCMonth() + 1}.${now.getUTCFullYear()}`;
   if (!connected) return; // frozen numbers, under a banner that says so
   const grown = elapsed();
   for (const node of document.querySelectorAll("[data-ticking='1']")) {
@@ -261,7 +228,7 @@ function connect() {
   };
   socket.onclose = () => {
     socket = null;
-    if (!board) setBanner("lost", T.bannerLost);
+    if (!board) setBanner("lost", T.banner_lost);
     else if (connected) { connected = false; render(); }
     setTimeout(connect, retryMs + Math.random() * retryMs);
     retryMs = Math.min(retryMs * 2, 15000);

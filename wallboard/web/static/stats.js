@@ -1,20 +1,9 @@
 // /stats: the last 30 days of daily statistics per queue, newest first.
 "use strict";
 
-const LABELS = {
-  da: {
-    subtitle: "Statistik for de seneste 30 dage", day: "Dag", queue: "Kø", offered: "Kald",
-    answered: "Besvaret", abandoned: "Opgivet", sl: "Serviceniveau", asa: "Gns. svartid",
-    peak: "Flest ventende", longest: "Længste ventetid", none: "Ingen statistik endnu.",
-  },
-  en: {
-    subtitle: "Statistics for the last 30 days", day: "Day", queue: "Queue", offered: "Calls",
-    answered: "Answered", abandoned: "Abandoned", sl: "Service level", asa: "Avg. answer",
-    peak: "Most waiting", longest: "Longest wait", none: "No statistics yet.",
-  },
-};
-const LANG = LABELS[document.documentElement.lang] ? document.documentElement.lang : "da";
-const L = LABELS[LANG];
+// The words, from the appliance's one table (wallboard/words.py), inlined in the page.
+const L = JSON.parse(document.getElementById("words").textContent);
+const LANG = document.documentElement.lang === "en" ? "en" : "da";
 
 function cell(tag, text) {
   const node = document.createElement(tag);
@@ -33,7 +22,7 @@ function percent(value) {
 }
 
 async function load() {
-  document.getElementById("subtitle").textContent = L.subtitle;
+  document.getElementById("subtitle").textContent = L.stats_subtitle;
   const head = document.getElementById("head");
   for (const key of ["day", "queue", "offered", "answered", "abandoned", "sl", "asa", "peak", "longest"]) {
     head.append(cell("th", L[key]));
@@ -52,7 +41,7 @@ async function load() {
     rows.append(line);
   }
   const empty = document.getElementById("empty");
-  empty.textContent = L.none;
+  empty.textContent = L.no_statistics;
   empty.hidden = daily.length > 0;
 }
 

@@ -1,0 +1,188 @@
+"""Every word the displays show, per language: one table for the web, the sign and the desks.
+
+The core speaks in codes (agent states, feed states, why a press was refused); the words
+for them are here, and only here. Each display takes its words from this table and sets
+them as it must: the LED sign in capitals, the desk OLED short. The page gets its
+language's table inlined as JSON, so the browser has the same words without a request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+from appliance.core.desk import DeskMessage
+
+Language = Literal["da", "en"]
+DEFAULT_LANGUAGE: Language = "da"
+
+_DA: dict[str, str] = {
+    # Agent states: the wallboard's list of agents, the desk OLED (upper-cased there).
+    "state_available": "Ledig",
+    "state_ringing": "Ringer",
+    "state_busy": "Samtale",
+    "state_wrap_up": "Efterbehandling",
+    "state_wrap_up_short": "Efterbeh.",
+    "state_paused": "Pause",
+    "state_logged_out": "Logget ud",
+    # A queue's figures.
+    "waiting": "Venter",
+    "longest": "Længste ventetid",
+    "count_available": "Ledige",
+    "count_busy": "Samtale",
+    "count_paused": "Pause",
+    "answered": "Besvaret",
+    "abandoned": "Opgivet",
+    "offered": "Kald",
+    "sl": "Serviceniveau",
+    "asa": "Gns. svartid",
+    "peak": "Flest ventende",
+    # Whether the numbers are live.
+    "no_data": "Ingen data",
+    "feed_live": "LIVE",
+    "feed_stale": "FORÆLDET",
+    "feed_offline": "OFFLINE",
+    "feed_disconnected": "INGEN FORBINDELSE",
+    "feed_lost": "AFBRUDT",
+    "phone_system_offline": "Telefonsystem offline",
+    "no_connection": "Ingen forbindelse",
+    "banner_stale": "Data er forældede – tallene er ikke aktuelle",
+    "banner_offline": "Telefonsystemet er offline – ingen aktuelle tal",
+    "banner_disconnected": "Ingen forbindelse til telefonsystemets server – ingen aktuelle tal",
+    "banner_lost": "Forbindelsen til wallboardet er afbrudt – prøver igen …",
+    "no_queues": "Venter på data fra telefonsystemet …",
+    # Opening hours.
+    "closed": "Lukket",
+    "opens": "åbner",
+    "closed_until": "Lukket – åbner {when}",
+    "at": "kl.",
+    # The wallboard's frame and the statistics page.
+    "subtitle": "Digital hotline",
+    "agents_title": "På vagt",
+    "no_agents": "Ingen på vagt",
+    "stats_subtitle": "Statistik for de seneste 30 dage",
+    "day": "Dag",
+    "queue": "Kø",
+    "no_statistics": "Ingen statistik endnu.",
+    # The desk: its screen, and what a press came to.
+    "desk_waiting": "venter",
+    "desk_no_agent": "Ingen agent",
+    "desk_pending": "Venter på svar …",
+    "press_no_agent": "Ingen agent logget ind",
+    "press_last_available": "Sidste ledige i køen – hold knappen inde for at gå på pause",
+    "press_expired": "Intet svar fra telefonsystemet",
+    "press_not_sent": "Ingen forbindelse – ikke sendt",
+    "press_refused_by_broker": "Afvist af serveren",
+    "press_refused": "Afvist af telefonsystemet",
+    # Days, Monday first (as date.weekday()).
+    "weekday_0": "mandag",
+    "weekday_1": "tirsdag",
+    "weekday_2": "onsdag",
+    "weekday_3": "torsdag",
+    "weekday_4": "fredag",
+    "weekday_5": "lørdag",
+    "weekday_6": "søndag",
+    "day_short_0": "man",
+    "day_short_1": "tir",
+    "day_short_2": "ons",
+    "day_short_3": "tor",
+    "day_short_4": "fre",
+    "day_short_5": "lør",
+    "day_short_6": "søn",
+}
+
+_EN: dict[str, str] = {
+    "state_available": "Available",
+    "state_ringing": "Ringing",
+    "state_busy": "On call",
+    "state_wrap_up": "Wrap-up",
+    "state_wrap_up_short": "Wrap-up",
+    "state_paused": "Paused",
+    "state_logged_out": "Logged out",
+    "waiting": "Waiting",
+    "longest": "Longest wait",
+    "count_available": "Available",
+    "count_busy": "On call",
+    "count_paused": "Paused",
+    "answered": "Answered",
+    "abandoned": "Abandoned",
+    "offered": "Calls",
+    "sl": "Service level",
+    "asa": "Avg. answer",
+    "peak": "Most waiting",
+    "no_data": "No data",
+    "feed_live": "LIVE",
+    "feed_stale": "STALE",
+    "feed_offline": "OFFLINE",
+    "feed_disconnected": "NO CONNECTION",
+    "feed_lost": "LOST",
+    "phone_system_offline": "Phone system offline",
+    "no_connection": "No connection",
+    "banner_stale": "Data is stale – the numbers are not current",
+    "banner_offline": "The phone system is offline – no live numbers",
+    "banner_disconnected": "No connection to the phone system's server – no live numbers",
+    "banner_lost": "Lost the connection to the wallboard – retrying …",
+    "no_queues": "Waiting for data from the phone system …",
+    "closed": "Closed",
+    "opens": "opens",
+    "closed_until": "Closed – opens {when}",
+    "at": "at",
+    "subtitle": "Digital hotline",
+    "agents_title": "On duty",
+    "no_agents": "Nobody on duty",
+    "stats_subtitle": "Statistics for the last 30 days",
+    "day": "Day",
+    "queue": "Queue",
+    "no_statistics": "No statistics yet.",
+    "desk_waiting": "waiting",
+    "desk_no_agent": "No agent",
+    "desk_pending": "Waiting for answer …",
+    "press_no_agent": "No agent logged in",
+    "press_last_available": "Last one available in the queue – hold the button to pause",
+    "press_expired": "No answer from the phone system",
+    "press_not_sent": "No connection – not sent",
+    "press_refused_by_broker": "Refused by the server",
+    "press_refused": "Refused by the phone system",
+    "weekday_0": "Monday",
+    "weekday_1": "Tuesday",
+    "weekday_2": "Wednesday",
+    "weekday_3": "Thursday",
+    "weekday_4": "Friday",
+    "weekday_5": "Saturday",
+    "weekday_6": "Sunday",
+    "day_short_0": "Mon",
+    "day_short_1": "Tue",
+    "day_short_2": "Wed",
+    "day_short_3": "Thu",
+    "day_short_4": "Fri",
+    "day_short_5": "Sat",
+    "day_short_6": "Sun",
+}
+
+WORDS: Mapping[Language, Mapping[str, str]] = {"da": _DA, "en": _EN}
+
+
+def words(language: str) -> Mapping[str, str]:
+    """The table for `language`; Danish for anything unknown."""
+    return WORDS.get(language, WORDS[DEFAULT_LANGUAGE])  # type: ignore[call-overload, no-any-return]
+
+
+def state_word(language: str, state: str, *, short: bool = False) -> str:
+    table = words(language)
+    if short and f"state_{state}_short" in table:
+        return table[f"state_{state}_short"]
+    return table.get(f"state_{state}", state)
+
+
+def weekday(language: str, index: int, *, short: bool = False) -> str:
+    """The name of a day, Monday = 0 (as `date.weekday()`)."""
+    return words(language)[f"{'day_short' if short else 'weekday'}_{index % 7}"]
+
+
+def press_text(message: DeskMessage, language: str) -> str:
+    """What a desk says about a press (why it was refused, how it ended)."""
+    table = words(language)
+    if message.code == "refused" and message.detail:
+        return message.detail  # the phone system's own words
+    text = table[f"press_{message.code}"]
+    return f"{text} ({message.detail})" if message.detail else text
