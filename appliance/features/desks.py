@@ -21,7 +21,14 @@ from typing import NoReturn
 from appliance.core.board import AgentEntry, BoardEvent, Connection
 from appliance.core.clock import Clock
 from appliance.core.config import Config, DeskConfig
-from appliance.core.contract import AgentUpdate, SetRequest, SetResultUpdate, Topics, encode
+from appliance.core.contract import (
+    VERSION,
+    AgentUpdate,
+    SetRequest,
+    SetResultUpdate,
+    Topics,
+    encode,
+)
 from appliance.core.desk import (
     DeskMessage,
     Failure,
@@ -210,7 +217,7 @@ class Desks:
             return
         request = pending.request
         payload = SetRequest(
-            v=1,
+            v=VERSION,
             request_id=pending.press_id,
             agent=request.agent,
             site=self._site,

@@ -1,6 +1,6 @@
 """The LED sign driver: keeps an Alpha sign on a serial line showing the board.
 
-The port is a pyserial URL, opened through an injected opener. On every (re)open the
+The port is a pyserial URL (appliance.drivers.serial_sign). On every (re)open the
 driver configures the sign's memory and writes everything once; after that it writes
 only the files that changed, each transmission in one write, at most every
 `min_interval_s`. An unplugged adapter is reopened with backoff and gets the full layout.
@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from typing import NoReturn
-
-import serial
 
 from appliance.core.clock import Clock
 from appliance.core.config import SignConfig
 from appliance.core.health import Outputs
+from appliance.drivers.serial_sign import Opener, SignLine, SignLineError, serial_for_url
 from appliance.runtime.backoff import Backoff
 from appliance.runtime.latest import Latest
 from wallboard.sign import alpha
@@ -25,21 +23,7 @@ from wallboard.sign.layout import SignFrame, SignStyle, files, frame_changes, is
 from wallboard.view import BoardView
 
 log = logging.getLogger(__name__)
-Opener = Callable[..., serial.SerialBase]
 KEEPALIVE_S = 30.0  # a quiet line still learns within this that the adapter is gone
-
-
-def open_port(config: SignConfig, opener: Opener = serial.serial_for_url) -> serial.SerialBase:
-    seven = config.framing == "7E1"
-    return opener(
-        config.port,
-        baudrate=config.baudrate,
-        bytesize=serial.SEVENBITS if seven else serial.EIGHTBITS,
-        parity=serial.PARITY_EVEN if seven else serial.PARITY_NONE,
-        stopbits=serial.STOPBITS_ONE,
-        timeout=1,
-        write_timeout=5,
-    )
 
 
 class SignDriver:
@@ -51,7 +35,7 @@ class SignDriver:
         outputs: Outputs,
         *,
         language: str = "da",
-        opener: Opener = serial.serial_for_url,
+        opener: Opener = serial_for_url,
     ) -> None:
         self._config = config
         self._views = views
@@ -73,31 +57,31 @@ class SignDriver:
     async def run(self) -> NoReturn:
         backoff = Backoff(first_s=1.0, cap_s=30.0)
         while True:
-            port: serial.SerialBase | None = None
+            port: SignLine | None = None
             try:
-                port = await asyncio.to_thread(open_port, self._config, self._opener)
+                port = await SignLine.open(self._config, self._opener)
                 self.opened += 1
                 log.info("sign on %s", self._config.port)
                 self._outputs.ok("sign")
                 backoff.reset()
                 await self._drive(port)
-            except (serial.SerialException, OSError) as error:
-                message = f"{self._config.port}: {error}"
+            except SignLineError as error:
+                message = str(error)
                 if self._outputs.states.get("sign", (True, ""))[1] != message:
                     log.warning("sign: %s", message)
                 self._outputs.error("sign", message)
             finally:
                 if port is not None:
-                    await asyncio.to_thread(port.close)
+                    await port.close()
             await asyncio.sleep(backoff.next_delay())
 
-    async def _write(self, port: serial.SerialBase, *commands: alpha.Command) -> None:
+    async def _write(self, port: SignLine, *commands: alpha.Command) -> None:
         data = alpha.encode(alpha.Transmission(commands, self._type, self._config.address))
-        await asyncio.to_thread(port.write, data)  # one write per transmission
+        await port.write(data)  # one write per transmission
         self.writes += 1
         self.bytes_written += len(data)
 
-    async def _drive(self, port: serial.SerialBase) -> NoReturn:
+    async def _drive(self, port: SignLine) -> NoReturn:
         now = self._clock.now()
         await self._write(
             port,

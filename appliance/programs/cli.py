@@ -14,7 +14,15 @@ from pathlib import Path
 
 from appliance import __version__
 from appliance.core.config import Config, MqttConfig, redacted
-from appliance.core.contract import IDENTIFIER, MAX_TICKER_CHARS, TickerMessage, Topics, encode
+from appliance.core.contract import (
+    DEFAULT_PREFIX,
+    IDENTIFIER,
+    MAX_TICKER_CHARS,
+    VERSION,
+    TickerMessage,
+    Topics,
+    encode,
+)
 from appliance.core.errors import ConfigError, HotlineError
 from appliance.core.hours import COPENHAGEN
 from appliance.drivers.mqtt import MqttLink
@@ -171,7 +179,7 @@ def _cmd_message(args: argparse.Namespace) -> int:
             )
         now = datetime.now(COPENHAGEN)
         expires = parse_until(args.until, now) if args.until else None
-        message = TickerMessage(v=1, text=args.text, level=args.level, expires=expires)
+        message = TickerMessage(v=VERSION, text=args.text, level=args.level, expires=expires)
         payload = encode(message)
     asyncio.run(_publish_once(mqtt, topic, payload, args.timeout))
     print("cleared" if args.clear else f"on the ticker for {args.site}: {args.text}")
@@ -247,7 +255,7 @@ def _parser() -> argparse.ArgumentParser:
 
     def broker_options(command: argparse.ArgumentParser) -> None:
         command.add_argument("--broker", default="mqtt://localhost:1883", help="mqtt://host:port")
-        command.add_argument("--prefix", default="hotline/v1")
+        command.add_argument("--prefix", default=DEFAULT_PREFIX)
         command.add_argument("--protocol", choices=("5", "3.1.1"), default="5")
 
     simulate = commands.add_parser("simulate", help="play the shared phone system")

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from appliance.core.contract import (
+    VERSION,
     QueueUpdate,
     SetRequestUpdate,
     SetResult,
@@ -216,7 +217,10 @@ class AsteriskBridge:
             if result is None:
                 error = await self._carry_out(update)
                 result = SetResult(
-                    v=1, request_id=request_id, status="error" if error else "ok", error=error
+                    v=VERSION,
+                    request_id=request_id,
+                    status="error" if error else "ok",
+                    error=error,
                 )
                 self._answered[request_id] = result
                 while len(self._answered) > 1000:

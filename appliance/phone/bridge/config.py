@@ -10,6 +10,7 @@ from typing import Annotated
 import msgspec
 
 from appliance.core.config import Identifier, MqttConfig, PositiveSeconds, Section
+from appliance.core.contract import HOTLINE_TIMEZONE
 from appliance.core.toml_config import check_timezone, parse_toml, read_toml
 
 Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
@@ -34,7 +35,7 @@ class StatsConfig(Section, frozen=True, kw_only=True):
     snapshot_interval_s: PositiveSeconds = 60.0
     heartbeat_s: Annotated[float, msgspec.Meta(gt=0, le=30)] = 15.0  # contract: <= 30 s
     wrap_up_s: NonNegativeSeconds = 0.0  # > 0: agents show wrap_up this long after a call
-    timezone: str = "Europe/Copenhagen"  # today's counts reset at local midnight
+    timezone: str = HOTLINE_TIMEZONE  # today's counts reset at local midnight
 
 
 class QueueMapping(Section, frozen=True, kw_only=True):

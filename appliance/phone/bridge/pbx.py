@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from appliance.core.contract import (
     IDENTIFIER,
     MAX_CALLERS,
+    VERSION,
     AgentCounts,
     AgentState,
     AgentStateName,
@@ -287,7 +288,7 @@ class Pbx:
             member.shown, member.since = shown, now
         state, reason = shown
         return AgentState(
-            v=1,
+            v=VERSION,
             agent=mapping.agent,
             site=mapping.site,
             state=state,
@@ -325,7 +326,7 @@ class Pbx:
             logged_in=logged_in, **{k: v for k, v in tally.items() if k != "logged_out"}
         )
         return QueueState(
-            v=1,
+            v=VERSION,
             queue=queue_id,
             name=self._config.queues[queue_id].name or None,
             ts=now,

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from importlib import resources
 
 from appliance.core.contract import (
+    VERSION,
     AgentCounts,
     AgentState,
     AgentStateName,
@@ -295,7 +296,7 @@ class CallCenter:
                 tally[agent.state] += 1
         counts = self.counts[queue]
         return QueueState(
-            v=1,
+            v=VERSION,
             queue=queue,
             name=name,
             ts=self.wall,
@@ -311,7 +312,7 @@ class CallCenter:
     def agent_state(self, agent_id: str) -> AgentState:
         agent = self.agents[agent_id]
         return AgentState(
-            v=1,
+            v=VERSION,
             agent=agent.id,
             site=agent.site,
             state=agent.state,

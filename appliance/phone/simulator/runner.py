@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 from appliance.core.config import MqttConfig
 from appliance.core.contract import (
+    DEFAULT_PREFIX,
+    VERSION,
     QueueState,
     SetRequestUpdate,
     SetResult,
@@ -27,7 +29,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class SimulatorSettings:
     broker: str = "mqtt://localhost:1883"
-    prefix: str = "hotline/v1"
+    prefix: str = DEFAULT_PREFIX
     protocol: str = "5"
     seed: int | None = None
     speed: float = 1.0
@@ -123,7 +125,10 @@ class Simulator:
                     update.agent, update.site, request.state, request.reason
                 )
             result = SetResult(
-                v=1, request_id=request.request_id, status="error" if error else "ok", error=error
+                v=VERSION,
+                request_id=request.request_id,
+                status="error" if error else "ok",
+                error=error,
             )
             log.info("request %s for %s: %s", request.state, update.agent, error or "ok")
             try:
