@@ -1,4 +1,9 @@
-"""The `hotline` command."""
+"""The `hotline` command.
+
+Each subcommand imports what it runs when it runs, so that `hotline message` starts in a
+fraction of the time `hotline run` takes. None of these imports hides a circle:
+`lint-imports` reads function-level imports too, and the layers forbid one.
+"""
 
 from __future__ import annotations
 
