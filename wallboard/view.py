@@ -58,7 +58,7 @@ class AgentView(msgspec.Struct, frozen=True):
     site: str
     state: AgentStateName
     reason: str | None
-    in_state_s: int
+    in_state_s: int | None  # None: the phone system's times could not be believed
 
 
 class TickerView(msgspec.Struct, frozen=True):
@@ -120,7 +120,7 @@ def board_view(board: Board, now: float, wall_now: datetime, site_name: str = ""
                     site=entry.state.site,
                     state=entry.state.state,
                     reason=entry.state.reason if entry.state.state == "paused" else None,
-                    in_state_s=int(entry.in_state_s(now)),
+                    in_state_s=_whole(entry.in_state_s(now)),
                 )
                 for entry in agents_on_duty(board)
             ),
@@ -144,6 +144,10 @@ def board_view(board: Board, now: float, wall_now: datetime, site_name: str = ""
         agents=agents,
         ticker=[TickerView(m.text, m.level) for m in ticker_messages(board, wall_now)],
     )
+
+
+def _whole(seconds: float | None) -> int | None:
+    return None if seconds is None else int(seconds)
 
 
 _encoder = msgspec.json.Encoder()

@@ -92,9 +92,14 @@ class AgentEntry:
     state: AgentState
     received: float
     entered: float  # monotonic time this appliance first saw the agent in this state
+    times_believed: bool = True  # False: the payload's times cannot be true; time unknown
 
-    def in_state_s(self, now: float) -> float:
-        """Time in state; `since` and `ts` share the publisher's clock, so skew cancels."""
+    def in_state_s(self, now: float) -> float | None:
+        """Time in state; `since` and `ts` share the publisher's clock, so skew cancels.
+
+        None when the payload's times could not be believed: unknown, never made up."""
+        if not self.times_believed:
+            return None
         if self.state.since is not None:
             published = (self.state.ts - self.state.since).total_seconds()
             return max(0.0, published + now - self.received)
@@ -148,8 +153,9 @@ def fold(board: Board, event: BoardEvent, now: float) -> Board:
                 board.ticker,
                 now,
             )
-        case AgentUpdate(agent=agent, state=state):
-            agents = _put(board.agents, agent, _agent_entry(board, agent, state, now))
+        case AgentUpdate(agent=agent, state=state, times_believed=believed):
+            agent_entry = _agent_entry(board, agent, state, now, believed)
+            agents = _put(board.agents, agent, agent_entry)
             return Board(
                 rules, board.connected, board.feed_online, board.queues, agents, board.ticker, now
             )
@@ -167,13 +173,13 @@ def fold(board: Board, event: BoardEvent, now: float) -> Board:
 
 
 def _agent_entry(
-    board: Board, agent: str, state: AgentState | None, now: float
+    board: Board, agent: str, state: AgentState | None, now: float, believed: bool
 ) -> AgentEntry | None:
     if state is None:
         return None
     previous = board.agents.get(agent)
     kept = previous is not None and previous.state.state == state.state
-    return AgentEntry(state, now, previous.entered if previous and kept else now)
+    return AgentEntry(state, now, previous.entered if previous and kept else now, believed)
 
 
 # --- reading the board at an instant ---------------------------------------------------

@@ -177,6 +177,8 @@ class QueueUpdate:
 class AgentUpdate:
     agent: str
     state: AgentState | None
+    # False when `ts`/`since` cannot be believed (appliance.core.plausible): no time in state.
+    times_believed: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,6 +316,14 @@ def _require(identifier: str, found: str, what: str) -> None:
         raise _DropError("identifier", f"{what} {found!r} does not match topic {identifier!r}")
 
 
+def _decode_status(payload: bytes) -> FeedStatus:
+    """`online`, `offline`, or empty (absent); anything else is malformed, not offline."""
+    status = payload.strip()
+    if status not in (b"online", b"offline", b""):
+        raise _DropError("malformed", f"system/status {status[:40]!r}: not online or offline")
+    return FeedStatus(status == b"online")
+
+
 def _decode_queue(queue: str, payload: bytes) -> QueueUpdate:
     if not payload:
         return QueueUpdate(queue, None)
@@ -366,7 +376,7 @@ def decode(topics: Topics, topic: str, payload: bytes) -> Event | Rejected:
     try:
         match parts:
             case ["system", "status"]:
-                return FeedStatus(payload.strip() == b"online")
+                return _decode_status(payload)
             case [kind, ident, *_] if not IDENTIFIER.fullmatch(ident):
                 raise _DropError("identifier", f"{kind} identifier {ident[:40]!r}")
             case ["queues", queue]:

@@ -8,15 +8,23 @@ from typing import Any
 
 @dataclass(slots=True)
 class Outputs:
-    """Each display output reports whether it works; `/healthz` and health carry it."""
+    """Each optional output reports whether it works; `/healthz`, health and /metrics carry it."""
 
     states: dict[str, tuple[bool, str]] = field(default_factory=dict)
+    failures: dict[str, int] = field(default_factory=dict)  # errors reported, per output
 
     def ok(self, name: str) -> None:
         self.states[name] = (True, "")
 
-    def error(self, name: str, message: str) -> None:
+    def error(self, name: str, message: str) -> bool:
+        """Record the error; True when it is news (the output worked, or said otherwise)."""
+        news = self.states.get(name) != (False, message)
         self.states[name] = (False, message)
+        self.failures[name] = self.failures.get(name, 0) + 1
+        return news
+
+    def remove(self, name: str) -> None:
+        self.states.pop(name, None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from typing import Literal
 
 from appliance.core.config import AlarmsConfig
 from appliance.core.contract import Today
+from appliance.core.plausible import counts_contradict
 
 Level = Literal["ok", "warn", "critical"]
 
@@ -24,13 +25,19 @@ class TodayFigures:
 
 
 def _ratio(numerator: float, denominator: float, scale: float = 1.0) -> float | None:
-    return None if denominator <= 0 else round(numerator / denominator * scale, 1)
+    if denominator <= 0 or numerator < 0:
+        return None
+    ratio = numerator / denominator * scale
+    # A share above the whole is no figure to show (counts_contradict catches the causes).
+    return None if scale == 100.0 and ratio > 100.0 else round(ratio, 1)
 
 
 def today_figures(today: Today | None, local_date: date) -> TodayFigures:
     """The contract's metrics; counts for an earlier day count as zero for today."""
     if today is None or today.date < local_date:
         return TodayFigures()
+    if counts_contradict(today):  # shown as they came, but no ratio made of them
+        return TodayFigures(today.offered, today.answered, today.abandoned)
     answered = today.answered
     short = min(today.short_abandoned, today.abandoned)
     return TodayFigures(

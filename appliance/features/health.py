@@ -38,6 +38,7 @@ def health_report(hub: BoardHub, outputs: Outputs, started: float, mqtt_error: s
         "received_messages": hub.received,
         "rejected_messages": sum(hub.rejected.values()),
         "rejected_by_reason": dict(hub.rejected),
+        "implausible_values": dict(hub.implausible),
         "healthy": not reasons,
         "reasons": reasons,
     }
@@ -48,7 +49,9 @@ def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def prometheus_text(hub: BoardHub, counters: dict[str, int] | None = None) -> str:
+def prometheus_text(
+    hub: BoardHub, counters: dict[str, int] | None = None, outputs: Outputs | None = None
+) -> str:
     """The Prometheus text exposition format, written out: a dozen lines need no library."""
     now = hub.clock.monotonic()
     board = hub.board.value
@@ -62,6 +65,29 @@ def prometheus_text(hub: BoardHub, counters: dict[str, int] | None = None) -> st
     ]
     for reason in ("oversized", "malformed", "version", "identifier", "topic"):
         lines.append(f'hotline_messages_rejected_total{{reason="{reason}"}} {hub.rejected[reason]}')
+    lines += [
+        "# HELP hotline_values_implausible_total Values kept but shown as unknown, by kind.",
+        "# TYPE hotline_values_implausible_total counter",
+    ]
+    for kind in ("agent_times", "today_counts"):
+        lines.append(f'hotline_values_implausible_total{{kind="{kind}"}} {hub.implausible[kind]}')
+    if outputs is not None:
+        lines += [
+            "# HELP hotline_output_up 1 while an output (sign, OLED, desk GPIO, ...) works.",
+            "# TYPE hotline_output_up gauge",
+        ]
+        lines += [
+            f'hotline_output_up{{output="{_label(name)}"}} {int(ok)}'
+            for name, (ok, _message) in sorted(outputs.states.items())
+        ]
+        lines += [
+            "# HELP hotline_output_failures_total Failures of each output since start.",
+            "# TYPE hotline_output_failures_total counter",
+        ]
+        lines += [
+            f'hotline_output_failures_total{{output="{_label(name)}"}} {count}'
+            for name, count in sorted(outputs.failures.items())
+        ]
     lines += [
         "# HELP hotline_mqtt_connected 1 while the broker connection is up.",
         "# TYPE hotline_mqtt_connected gauge",

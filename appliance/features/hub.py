@@ -8,7 +8,8 @@ from collections.abc import Callable
 
 from appliance.core.board import Board, BoardEvent, BoardRules, Connection, fold
 from appliance.core.clock import Clock
-from appliance.core.contract import Rejected, Topics, decode
+from appliance.core.contract import AgentUpdate, Event, QueueUpdate, Rejected, Topics, decode
+from appliance.core.plausible import Implausible, counts_contradict, times_implausible
 from appliance.runtime.latest import Latest
 
 log = logging.getLogger(__name__)
@@ -24,20 +25,34 @@ class RateLimitedLog:
         self._suppressed: Counter[str] = Counter()
 
     def rejected(self, rejected: Rejected) -> None:
+        more = self._due(rejected.reason)
+        if more is not None:
+            log.warning(
+                "dropped %s message on %s: %s%s",
+                rejected.reason,
+                rejected.topic[:120],
+                rejected.detail[:200],
+                f" (and {more} more since the last report)" if more else "",
+            )
+
+    def implausible(self, kind: str, what: str) -> None:
+        more = self._due(kind)
+        if more is not None:
+            log.warning(
+                "implausible %s from %s: shown as unknown%s",
+                kind.replace("_", " "),
+                what[:120],
+                f" (and {more} more since the last report)" if more else "",
+            )
+
+    def _due(self, kind: str) -> int | None:
+        """None while this kind was reported within the interval; else how many were not."""
         now = self._clock.monotonic()
-        reason = rejected.reason
-        if now < self._next.get(reason, 0.0):
-            self._suppressed[reason] += 1
-            return
-        self._next[reason] = now + self._interval
-        more = self._suppressed.pop(reason, 0)
-        log.warning(
-            "dropped %s message on %s: %s%s",
-            reason,
-            rejected.topic[:120],
-            rejected.detail[:200],
-            f" (and {more} more since the last report)" if more else "",
-        )
+        if now < self._next.get(kind, 0.0):
+            self._suppressed[kind] += 1
+            return None
+        self._next[kind] = now + self._interval
+        return self._suppressed.pop(kind, 0)
 
 
 class BoardHub:
@@ -49,6 +64,7 @@ class BoardHub:
         self.board = Latest(Board(rules))
         self.received = 0
         self.rejected: Counter[str] = Counter()
+        self.implausible: Counter[str] = Counter()  # kept, with the impossible part unknown
         self.last_message: float | None = None
         self._drop_log = RateLimitedLog(clock)
         self._listeners: list[Callable[[BoardEvent], None]] = []
@@ -65,7 +81,23 @@ class BoardHub:
             return
         self.received += 1
         self.last_message = self.clock.monotonic()
-        self.apply(event)
+        self.apply(self._judged(event))
+
+    def _judged(self, event: Event) -> Event:
+        """The event, with what cannot be true marked so, and counted."""
+        if isinstance(event, AgentUpdate) and event.state is not None:
+            if times_implausible(event.state, self.clock.now()):
+                self._implausible("agent_times", event.agent)
+                return AgentUpdate(event.agent, event.state, times_believed=False)
+        elif isinstance(event, QueueUpdate) and event.state is not None:
+            today = event.state.today
+            if today is not None and counts_contradict(today):
+                self._implausible("today_counts", event.queue)
+        return event
+
+    def _implausible(self, kind: Implausible, what: str) -> None:
+        self.implausible[kind] += 1
+        self._drop_log.implausible(kind, what)
 
     def on_connection(self, connected: bool, reason: str) -> None:
         self.apply(Connection(connected, reason))

@@ -213,7 +213,7 @@ class Appliance:
                 views=self.views.views,
                 render_board=self.views.render,
                 health=self.health,
-                metrics=lambda: prometheus_text(self.hub, self.counters()),
+                metrics=lambda: prometheus_text(self.hub, self.counters(), self.outputs),
                 history=self.history,
                 press=self.press,
                 desks=tuple(desk.id for desk in self.config.desks),

@@ -32,7 +32,7 @@ class DeskScreen:
     agent_name: str | None
     state: str | None  # the confirmed agent state
     reason: str | None
-    in_state_s: float
+    in_state_s: float | None  # None: unknown
     pending: bool
     message: str | None
     clock: str  # "18.45"
@@ -56,8 +56,8 @@ def _duration(seconds: float) -> str:
     return f"{whole // 60}:{whole % 60:02d}"
 
 
-def _minutes(seconds: float) -> str:
-    return f"{int(seconds // 60)} min"
+def _minutes(seconds: float | None) -> str:
+    return "– min" if seconds is None else f"{int(seconds // 60)} min"
 
 
 def _fit(pen: ImageDraw.ImageDraw, text: str, width: int, size: int, bold: bool = False) -> Font:

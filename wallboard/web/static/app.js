@@ -103,9 +103,11 @@ function renderAgent(agent) {
   const row = el("li", "agent " + agent.state);
   row.dataset.agent = agent.agent;
   const state = T["state_" + agent.state] + (agent.reason ? " – " + agent.reason : "");
-  const time = el("span", "time", fmtDuration(agent.in_state_s));
-  time.dataset.base = agent.in_state_s;
-  time.dataset.ticking = "1";
+  // null: the phone system's clock could not be believed, so the time is unknown.
+  const known = agent.in_state_s !== null;
+  const time = el("span", "time", known ? fmtDuration(agent.in_state_s) : "–");
+  time.dataset.base = known ? agent.in_state_s : "";
+  time.dataset.ticking = known ? "1" : "";
   row.append(el("span", "dot"), el("span", "name", agent.name), time, el("span", "state", state));
   return row;
 }
