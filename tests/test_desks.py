@@ -27,6 +27,7 @@ from tests.support import payloads
 from tests.support.mosquitto import Mosquitto, free_port
 from tests.support.simulation import simulating
 from tests.test_oled import RecordingSerial
+from wallboard.web.app import GuessLimit
 
 BUTTON, LED = 17, 27
 
@@ -247,6 +248,49 @@ def test_kill_9_right_after_a_press_loses_nothing_recorded(
     assert answer["state"] == "paused"
     presses = Store(tmp_path / "hotline.db").presses()
     assert [(p["desk"], p["agent"], p["state"]) for p in presses] == [("desk-1", "a1", "paused")]
+
+
+async def test_wrong_tokens_are_throttled_per_address_before_they_are_compared(
+    broker: Mosquitto, topics: Topics, pins: MockFactory, tmp_path: Path
+) -> None:
+    token = tmp_path / "admin.token"
+    token.write_text("s3cret-token\n")
+    config = make_config(
+        broker.url, topics, extra=desk_config('agent = "a1"'), web=f'admin_token_file = "{token}"'
+    )
+    async with running(Appliance(config, pin_factory=pins, oled_factory=fake_oled)) as app:
+        url = f"http://127.0.0.1:{app.web_port}/api/desks/desk-1/press"
+        async with aiohttp.ClientSession() as http:
+            statuses = []
+            for guess in range(8):
+                headers = {"Authorization": f"Bearer guess-{guess}"}
+                async with http.post(url, headers=headers) as reply:
+                    statuses.append(reply.status)
+                    retry_after = reply.headers.get("Retry-After")
+            assert statuses == [401] * 5 + [429] * 3
+            assert retry_after is not None
+            assert 0 < int(retry_after) <= 60
+            # Throttled, the right token is refused too: a guesser cannot tell it was right.
+            good = {"Authorization": "Bearer s3cret-token"}
+            async with http.post(url, headers=good) as reply:
+                assert reply.status == 429
+        assert outcomes(app) == []
+
+
+def test_the_guess_limit_keeps_addresses_apart_and_forgives_with_time() -> None:
+    now = [0.0]
+    limit = GuessLimit(burst=2, every_s=60.0, clock=lambda: now[0], max_clients=3)
+    for _ in range(2):
+        limit.wrong("10.0.0.1")
+    assert limit.blocked_for("10.0.0.1") == pytest.approx(60.0)
+    assert limit.blocked_for("10.0.0.2") == 0
+    now[0] += 30
+    assert limit.blocked_for("10.0.0.1") == pytest.approx(30.0)
+    now[0] += 30
+    assert limit.blocked_for("10.0.0.1") == 0
+    for client in ("a", "b", "c", "d"):  # bounded: the oldest address is forgotten
+        limit.wrong(client)
+    assert len(limit._buckets) == 3
 
 
 @pytest.mark.skipif(not small_disk.available(), reason="needs root to mount a tmpfs")

@@ -8,6 +8,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import math
 import ssl
 import time
 from collections.abc import Awaitable, Callable
@@ -188,21 +189,77 @@ def _same_origin(request: web.Request) -> bool:
 class RateLimit:
     """A token bucket: `burst` at once, then one per `every_s` seconds."""
 
-    def __init__(self, burst: int = 10, every_s: float = 6.0) -> None:
-        self._burst, self._every = burst, every_s
-        self._tokens, self._at = float(burst), time.monotonic()
+    def __init__(
+        self, burst: int = 10, every_s: float = 6.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._burst, self._every, self._clock = burst, every_s, clock
+        self._tokens, self._at = float(burst), clock()
 
-    def allow(self) -> bool:
-        now = time.monotonic()
+    def _refill(self) -> None:
+        now = self._clock()
         self._tokens = min(self._burst, self._tokens + (now - self._at) / self._every)
         self._at = now
+
+    def allow(self) -> bool:
+        self._refill()
         if self._tokens < 1:
             return False
         self._tokens -= 1
         return True
 
+    def wait_s(self) -> float:
+        """Seconds until the next request would be allowed (0: now)."""
+        self._refill()
+        return max(0.0, (1 - self._tokens) * self._every)
+
+
+class GuessLimit:
+    """Wrong admin tokens, throttled per client address: a few mistakes, then one a minute.
+
+    An address that has used up its guesses gets 429 before its token is even compared, so
+    a guesser learns nothing more. The table is bounded: the oldest addresses are forgotten.
+    """
+
+    def __init__(
+        self,
+        burst: int = 5,
+        every_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        max_clients: int = 1024,
+    ) -> None:
+        self._burst, self._every, self._clock = burst, every_s, clock
+        self._max = max_clients
+        self._buckets: dict[str, RateLimit] = {}
+        self._logged_at = float("-inf")
+        self._unlogged = 0
+
+    def _bucket(self, client: str) -> RateLimit:
+        bucket = self._buckets.pop(client, None)
+        if bucket is None:
+            bucket = RateLimit(self._burst, self._every, self._clock)
+            if len(self._buckets) >= self._max:
+                del self._buckets[next(iter(self._buckets))]
+        self._buckets[client] = bucket  # newest last
+        return bucket
+
+    def blocked_for(self, client: str) -> float:
+        """Seconds this client must wait before its next guess (0: it may try)."""
+        bucket = self._buckets.get(client)
+        return 0.0 if bucket is None else bucket.wait_s()
+
+    def wrong(self, client: str) -> None:
+        self._bucket(client).allow()
+        now = self._clock()
+        if now - self._logged_at < 60.0:  # at most a line a minute, whoever guesses
+            self._unlogged += 1
+            return
+        more = f" (and {self._unlogged} more since the last report)" if self._unlogged else ""
+        log.warning("wrong admin token from %s%s", client, more)
+        self._logged_at, self._unlogged = now, 0
+
 
 LIMIT = web.AppKey("limit", RateLimit)
+GUESSES = web.AppKey("guesses", GuessLimit)
 
 
 def _authorised(request: web.Request, token: str | None) -> None:
@@ -211,15 +268,26 @@ def _authorised(request: web.Request, token: str | None) -> None:
         raise web.HTTPForbidden(text="no admin token configured ([web] admin_token_file)")
     if not _same_origin(request):
         raise web.HTTPForbidden(text="cross-origin request refused")
+    client = request.remote or "unknown"
+    guesses = request.app[GUESSES]
+    wait = guesses.blocked_for(client)
+    if wait > 0:
+        raise web.HTTPTooManyRequests(
+            text="too many wrong tokens", headers={"Retry-After": str(math.ceil(wait))}
+        )
     given = request.headers.get("Authorization", "")
     if not given.startswith("Bearer ") or not hmac.compare_digest(
         given.removeprefix("Bearer ").encode(), token.encode()
     ):
+        guesses.wrong(client)
         raise web.HTTPUnauthorized(
             text="admin token required", headers={"WWW-Authenticate": "Bearer"}
         )
-    if not request.app[LIMIT].allow():
-        raise web.HTTPTooManyRequests(text="too many requests")
+    limit = request.app[LIMIT]
+    if not limit.allow():
+        raise web.HTTPTooManyRequests(
+            text="too many requests", headers={"Retry-After": str(math.ceil(limit.wait_s()))}
+        )
 
 
 async def press_desk(request: web.Request) -> web.Response:
@@ -278,6 +346,7 @@ def create_app(deps: WebDeps) -> web.Application:
     app[SOCKETS] = set()
     app[FANOUT] = BoardFanout(deps.views)
     app[LIMIT] = RateLimit()
+    app[GUESSES] = GuessLimit()
     app[PAGES] = {name: _page(deps, name) for name in ("index.html", "stats.html")}
     app.on_shutdown.append(_close_sockets)
     app.router.add_get("/", index)
