@@ -78,7 +78,7 @@ async def test_press_goes_to_the_phone_system_and_the_desk_shows_the_answer(
     ):
         agent = simulator.center.agents["a2101"]
         screen = app.screens["desk-1"]
-        shown = app.desk_displays.shown
+        model = app.desk_displays.screens["desk-1"]
         await until(lambda: app.pins["desk-1"].light in ("green", "red"), what="first light")
         before = agent.state
         press(pins)
@@ -88,7 +88,11 @@ async def test_press_goes_to_the_phone_system_and_the_desk_shows_the_answer(
         await until(lambda: app.pins["desk-1"].light == expected, what="the LED to follow")
         assert pins.pin(LED).state is (expected == "green")
         await until(
-            lambda: "desk-1" in shown and shown["desk-1"].state == after,
+            lambda: (
+                model.value.state == after
+                and screen.shown is not None
+                and screen.shown.lines[1].startswith("PAUSE" if after == "paused" else "LEDIG")
+            ),
             what="the OLED to follow",
         )
         assert screen.frames > 0
@@ -133,12 +137,18 @@ async def test_an_unanswered_request_expires_with_an_error_pattern(
         await until(lambda: app.pins["desk-1"].light == "pending", what="pending")
         await until(lambda: app.pins["desk-1"].light == "error", timeout=10, what="error pattern")
         assert outcomes(app) == ["expired"]
-        shown = app.desk_displays.shown
+        screen = app.screens["desk-1"]
         await until(
-            lambda: "desk-1" in shown and shown["desk-1"].message is not None,
+            lambda: screen.shown is not None and screen.shown.lines[-1] != screen.shown.lines[0],
             what="the reason on the OLED",
         )
-        assert shown["desk-1"].message == "Intet svar fra telefonsystemet"
+        await until(
+            lambda: (
+                screen.shown is not None
+                and screen.shown.lines[-1] == "Intet svar fra telefonsystemet"
+            ),
+            what="the reason on the OLED",
+        )
 
 
 async def test_hot_desking_follows_the_agent_to_another_extension(

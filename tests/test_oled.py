@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
 import pytest
 from luma.core.interface.serial import noop
 from luma.oled.device import sh1106, ssd1306, ssd1309, ssd1322
 from PIL import Image, ImageChops
 
+from appliance.core.clock import FakeClock
+from appliance.core.config import DesksConfig, OledConfig
+from appliance.core.health import Outputs
+from appliance.drivers.oled import DIM
+from appliance.features.desk_displays import NO_SCREEN, OledOutput
+from appliance.runtime.backoff import Backoff
+from appliance.runtime.latest import Latest
+from appliance.runtime.supervise import supervise
+from tests.conftest import until
 from tests.support.oled_cases import CASES, SIZES, reference_path, render
+from tests.support.tasks import beside
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -69,6 +82,7 @@ class FlakyDevice:
     """A luma-like device that fails like a display whose I2C bus went away, once."""
 
     mode = "1"
+    size = (128, 64)
 
     def __init__(self, fail: bool) -> None:
         self.fail = fail
@@ -88,29 +102,43 @@ class FlakyDevice:
     def show(self) -> None:
         self.calls.append("show")
 
+    def cleanup(self) -> None:
+        self.calls.append("cleanup")
+
 
 async def test_a_failing_oled_is_reported_and_made_anew() -> None:
-    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
-
-    from appliance.core.config import OledConfig  # noqa: PLC0415
-    from appliance.core.health import Outputs  # noqa: PLC0415
-    from appliance.drivers.oled import DIM, OledScreen  # noqa: PLC0415
-
     made: list[FlakyDevice] = []
 
     def factory(_config: OledConfig) -> FlakyDevice:
         made.append(FlakyDevice(fail=not made))
         return made[-1]
 
-    outputs = Outputs()
+    outputs, clock = Outputs(), FakeClock()
+    model = Latest(replace(NO_SCREEN, live=True, waiting=2, clock="18.45"))
+    settings = DesksConfig(oled_dim_after_s=10)
     with ThreadPoolExecutor(1) as thread:
-        screen = OledScreen(OledConfig(name="desk-1"), outputs, factory, thread)
-        frame = render("paused", "128x64")
-        await screen.show(frame)
-        assert outputs.states["oled desk-1"] == (False, "Remote I/O error (I2C/SPI)")
-        await screen.show(frame)
-        assert outputs.states["oled desk-1"] == (True, "")
-        await screen.show(frame, contrast=DIM)
-        await screen.show(frame, asleep=True)  # closed: the display sleeps
+        screen = OledOutput(
+            "desk-1",
+            OledConfig(name="desk-1"),
+            model,
+            factory=factory,
+            executor=thread,
+            clock=clock,
+            settings=settings,
+        )
+        fast = Backoff(first_s=0.05, cap_s=0.1)
+        runner = supervise(screen.output, lambda: screen.run(lambda: outputs.ok(screen.output)),
+                           outputs, backoff=fast)  # fmt: skip
+        async with beside(runner, "oled"):
+            await until(lambda: screen.frames == 1, what="a frame on the remade device")
+            assert outputs.states["oled desk-1"] == (True, "")
+            assert outputs.failures["oled desk-1"] == 1
+            assert made[0].calls[-1] == "cleanup"  # the failed one was closed
+            clock.advance(11)  # quiet for longer than oled_dim_after_s
+            model.publish(replace(model.value, clock="18.46"))  # only the clock: still quiet
+            await until(lambda: screen.frames == 2, what="the dimmed frame")
+            model.publish(replace(model.value, open=False))  # closed: the display sleeps
+            await until(lambda: "hide" in made[1].calls, what="sleep")
     assert len(made) == 2
-    assert made[1].calls == ["contrast 207", "display", f"contrast {DIM}", "display", "hide"]
+    assert made[1].calls[:4] == ["contrast 207", "display", f"contrast {DIM}", "display"]
+    assert made[1].calls[-1] == "cleanup"  # closed when its task ended

@@ -7,6 +7,7 @@ GPIOZERO_PIN_FACTORY), never from a global set here.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -31,13 +32,29 @@ class DeskPins:
         self._on_press = on_press
         self._clock = clock
         self._pressed_at: float | None = None
-        self.button = Button(desk.button, pull_up=True, pin_factory=pin_factory)
+        self.light: Light | None = None
+        # Built as gpiozero's CompositeDevice does: if a later pin fails (in use, absent),
+        # the ones already claimed are released, so a retry does not find them taken.
+        with contextlib.ExitStack() as built:
+            self.button = built.enter_context(
+                Button(desk.button, pull_up=True, pin_factory=pin_factory)
+            )
+            self.led = (
+                built.enter_context(LED(desk.led, pin_factory=pin_factory)) if desk.led else None
+            )
+            self.rgb = (
+                built.enter_context(RGBLED(*desk.rgb_led, pin_factory=pin_factory))
+                if desk.rgb_led
+                else None
+            )
+            self.buzzer = (
+                built.enter_context(Buzzer(desk.buzzer, pin_factory=pin_factory))
+                if desk.buzzer
+                else None
+            )
+            built.pop_all()  # all made: this object owns them now (close())
         self.button.when_pressed = self._pressed
         self.button.when_released = self._released
-        self.led = LED(desk.led, pin_factory=pin_factory) if desk.led else None
-        self.rgb = RGBLED(*desk.rgb_led, pin_factory=pin_factory) if desk.rgb_led else None
-        self.buzzer = Buzzer(desk.buzzer, pin_factory=pin_factory) if desk.buzzer else None
-        self.light: Light | None = None
 
     def _pressed(self) -> None:
         self._pressed_at = self._clock()
@@ -84,6 +101,7 @@ class DeskPins:
                 self.rgb.color = RGB.get(light, (0, 0, 0))
 
     def close(self) -> None:
+        """Release every pin; safe to call twice (gpiozero's close is idempotent)."""
         for device in (self.button, self.led, self.rgb, self.buzzer):
             if device is not None:
                 device.close()

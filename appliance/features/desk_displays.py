@@ -1,44 +1,79 @@
-"""The loop that keeps every desk's LED and OLED showing its status and the queue."""
+"""Every desk's LED and OLED, driven by the same view changes as the wallboard.
+
+`DeskDisplays` decides, in the turn a view or a desk's status changes, what each desk's
+screen and LED show (a `DeskScreen` and a `Light`, each published only when it differs),
+and wakes by itself only when the picture changes on its own: a longest wait ticking, the
+clock's minute, an agent's minute in state. Each OLED (`OledOutput`) and each desk's GPIO
+(`DeskGpio`) follows its own desk and runs supervised: an unplugged display or a pin in
+use is that output's error, retried, while the rest carries on.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import math
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from datetime import tzinfo
-from typing import NoReturn
+from typing import Any, NoReturn
+
+from PIL import Image
 
 from appliance.core.clock import Clock
-from appliance.core.config import DesksConfig
+from appliance.core.config import DeskConfig, DesksConfig, OledConfig
+from appliance.core.desk import Light
 from appliance.drivers.gpio import DeskPins
-from appliance.drivers.oled import BRIGHT, DIM, OledScreen
+from appliance.drivers.oled import BRIGHT, DIM, DeviceFactory, OledDevice
 from appliance.features.desks import DeskStatus
 from appliance.runtime.latest import Latest
-from wallboard.desk.screen import DeskScreen, draw_desk
+from wallboard.desk.screen import DeskScreen, desk_texts, draw_desk
 from wallboard.view import BoardView
 from wallboard.words import press_text
 
 SHIFTS = ((0, 0), (1, 0), (1, 1), (0, 1))  # a pixel's wander against burn-in
+NO_SCREEN = DeskScreen(
+    live=False,
+    open=True,
+    next_open=None,
+    waiting=0,
+    longest_wait_s=0,
+    agent_name=None,
+    state=None,
+    reason=None,
+    in_state_s=None,
+    pending=False,
+    message=None,
+    clock="",
+)
 
 
 def desk_screen(
     status: DeskStatus, view: BoardView, grown_s: float, clock: str, *, language: str, now: float
 ) -> DeskScreen:
-    """What a desk's screen shows, from the board view and the desk's own status."""
+    """What a desk's screen shows, from the board view and the desk's own status.
+
+    Times are whole as the screen shows them (seconds of the wait, minutes in state), so
+    two equal screens draw the same picture and a screen changes only when its picture does.
+    """
     wanted = set(status.desk.queues)
     queues = [q for q in view.queues if not wanted or q.queue in wanted]
-    live = view.feed in ("live",) and bool(queues) and not any(q.stale for q in queues)
+    live = view.feed == "live" and bool(queues) and not any(q.stale for q in queues)
     waiting = sum(q.waiting or 0 for q in queues)
     longest = max(((q.longest_wait_s or 0) + grown_s for q in queues if q.waiting), default=0.0)
     agent = status.agent
+    in_state = agent.in_state_s(now) if agent else 0.0
     return DeskScreen(
         live=live,
         open=view.open,
         next_open=view.next_open,
-        waiting=waiting,
-        longest_wait_s=longest,
+        waiting=waiting if live else 0,
+        longest_wait_s=float(int(longest)) if live else 0.0,
         agent_name=(agent.state.name or agent.state.agent) if agent else None,
         state=agent.state.state if agent else None,
         reason=agent.state.reason if agent else None,
-        in_state_s=agent.in_state_s(now) if agent else 0.0,
+        in_state_s=None if in_state is None else float(int(in_state // 60) * 60),
         pending=status.pending is not None,
         message=press_text(status.message, language) if status.message else None,
         clock=clock,
@@ -47,79 +82,183 @@ def desk_screen(
 
 
 class DeskDisplays:
-    """Keeps every desk's LED pins and OLED showing its status and the queue."""
+    """Turns views and desk statuses into each desk's screen and light, as they change."""
 
     def __init__(
         self,
         statuses: Latest[dict[str, DeskStatus]],
         views: Latest[BoardView],
-        pins: dict[str, DeskPins],
-        screens: dict[str, OledScreen],
         *,
         clock: Clock,
-        settings: DesksConfig,
         language: str,
         timezone: tzinfo,
     ) -> None:
         self._statuses = statuses
         self._views = views
-        self._pins = pins
-        self._screens = screens  # desk id → its OLED
         self._clock = clock
-        self._settings = settings
         self._language = language
         self._timezone = timezone
-        self._changed_at = clock.monotonic()
-        self.shown: dict[str, DeskScreen] = {}  # desk id → what its last frame showed
+        desks = statuses.value
+        self.screens: dict[str, Latest[DeskScreen]] = {d: Latest(NO_SCREEN) for d in desks}
+        self.lights: dict[str, Latest[Light]] = {d: Latest(s.light) for d, s in desks.items()}
+        self._view_at = clock.monotonic()
+        self._seen_view = -1
 
-    async def _draw(self, grown_s: float) -> None:
-        view, statuses = self._views.value, self._statuses.value
-        for desk_id, status in statuses.items():
-            pins = self._pins.get(desk_id)
-            if pins is not None:
-                pins.show(status.light)
+    def update(self) -> None:
+        """Publish each desk's screen and light that differ from what it shows now."""
         now = self._clock.monotonic()
+        if self._views.version != self._seen_view:
+            self._seen_view, self._view_at = self._views.version, now
+        view, grown = self._views.value, now - self._view_at
         local = self._clock.now().astimezone(self._timezone)
         clock = f"{local:%H.%M}" if self._language == "da" else f"{local:%H:%M}"
-        shift = SHIFTS[int(now // self._settings.oled_shift_every_s) % len(SHIFTS)]
-        for desk_id, screen in self._screens.items():
-            desk_status = statuses.get(desk_id)
-            if desk_status is None:
-                continue
-            model = desk_screen(desk_status, view, grown_s, clock, language=self._language, now=now)
-            image = draw_desk(
-                model,
-                (screen.config.width, screen.config.height),
-                "1" if screen.config.driver != "ssd1322" else "RGB",
-                shift,
-            )
-            if screen.last_frame is not None and image.tobytes() == screen.last_frame.tobytes():
-                continue  # only on change
-            quiet = now - self._changed_at > self._settings.oled_dim_after_s
-            await screen.show(image, contrast=DIM if quiet else BRIGHT, asleep=not view.open)
-            self.shown[desk_id] = model
-
-    async def run(self) -> NoReturn:
-        seen_views, seen_statuses = -1, -1
-        received = self._clock.monotonic()
-        while True:
-            if self._views.version != seen_views or self._statuses.version != seen_statuses:
-                seen_views, seen_statuses = self._views.version, self._statuses.version
-                received, self._changed_at = self._clock.monotonic(), self._clock.monotonic()
-            await self._draw(self._clock.monotonic() - received)
-            # A desk's own change shows at once. Otherwise the picture changes by itself
-            # only while a wait ticks (each second) or when the clock's minute turns.
-            try:
-                async with asyncio.timeout(self._quiet_for()):
-                    await self._statuses.wait_newer(seen_statuses)
-            except TimeoutError:
-                pass
+        for desk_id, status in self._statuses.value.items():
+            light = self.lights.get(desk_id)
+            if light is not None and light.value != status.light:
+                light.publish(status.light)
+            screen = self.screens.get(desk_id)
+            model = desk_screen(status, view, grown, clock, language=self._language, now=now)
+            if screen is not None and screen.value != model:
+                screen.publish(model)
 
     def _quiet_for(self) -> float:
-        if any(queue.waiting for queue in self._views.value.queues if not queue.stale):
-            return 1.0
-        if any(
-            status.pending or status.light == "error" for status in self._statuses.value.values()
-        ):
-            return 1.0
-        return 60.5 - self._clock.now().second
+        """Seconds until some desk's picture changes by itself."""
+        now = self._clock.now()
+        deadlines = [60.0 - now.second - now.microsecond / 1e6]  # the clock's minute
+        mono = self._clock.monotonic()
+        for desk_id, status in self._statuses.value.items():
+            screen = self.screens[desk_id].value
+            if screen.live and screen.waiting:
+                deadlines.append(1.0 - (mono - self._view_at) % 1.0)  # the wait ticks
+            if status.agent is not None:
+                in_state = status.agent.in_state_s(mono)
+                if in_state is not None:
+                    deadlines.append(60.0 - in_state % 60.0)
+        return max(0.02, min(deadlines) + 0.01)
+
+    async def run(self) -> NoReturn:
+        changed = asyncio.Event()
+
+        def wake(_value: object) -> None:
+            changed.set()
+
+        with self._views.subscribed(wake), self._statuses.subscribed(wake):
+            while True:
+                changed.clear()
+                self.update()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._quiet_for()):
+                        await changed.wait()
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """What an OLED shows now: the picture, its lines of text, and when it was drawn."""
+
+    image: Image.Image
+    lines: tuple[str, ...]
+    size: tuple[int, int]
+
+
+class OledOutput:
+    """One desk's OLED: made from what it reports, redrawn only when its picture changes."""
+
+    def __init__(
+        self,
+        desk: str,
+        config: OledConfig,
+        screen: Latest[DeskScreen],
+        *,
+        factory: DeviceFactory,
+        executor: ThreadPoolExecutor,
+        clock: Clock,
+        settings: DesksConfig,
+    ) -> None:
+        self.desk = desk
+        self.config = config
+        self._screen = screen
+        self._factory = factory
+        self._executor = executor
+        self._clock = clock
+        self._settings = settings
+        self.frames = 0
+        self.shown: Frame | None = None  # the last frame drawn (for /api/desks)
+        self._changed_at = clock.monotonic()
+
+    @property
+    def output(self) -> str:
+        return f"oled {self.config.name}"
+
+    async def run(self, report_ok: Callable[[], None]) -> NoReturn:
+        device = await OledDevice.open(self.config, self._factory, self._executor)
+        try:
+            await self._follow(device, report_ok)
+        finally:
+            await device.close()
+
+    def _shift(self, now: float) -> tuple[tuple[int, int], float]:
+        """Today's burn-in offset, and seconds until it moves on."""
+        every = self._settings.oled_shift_every_s
+        step = int(now // every)
+        return SHIFTS[step % len(SHIFTS)], (step + 1) * every - now
+
+    async def _follow(self, device: OledDevice, report_ok: Callable[[], None]) -> NoReturn:
+        seen, last_model, drawn_bytes = -1, None, b""
+        while True:
+            seen, model = self._screen.version, self._screen.value
+            now = self._clock.monotonic()
+            if last_model is None or _activity(last_model) != _activity(model):
+                self._changed_at = now
+            last_model = model
+            offset, shift_in = self._shift(now)
+            image = draw_desk(model, device.size, device.mode, offset)
+            quiet_for = self._settings.oled_dim_after_s - (now - self._changed_at)
+            contrast = BRIGHT if quiet_for > 0 else DIM
+            picture = image.tobytes() + bytes([contrast, model.open])
+            if picture != drawn_bytes:  # only on change
+                await device.show(image, contrast=contrast, asleep=not model.open)
+                drawn_bytes = picture
+                self.frames += 1
+                lines = desk_texts(model).lines(device.size[1])
+                self.shown = Frame(image, lines, device.size)
+                report_ok()
+            wake_in = min(shift_in, quiet_for if quiet_for > 0 else math.inf)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wake_in + 0.01):
+                    await self._screen.wait_newer(seen)
+
+
+def _activity(screen: DeskScreen) -> DeskScreen:
+    """The screen without its clock: the minute turning is no sign of anyone at work."""
+    return replace(screen, clock="")
+
+
+class DeskGpio:
+    """One desk's button, LED and buzzer, following the desk's light; supervised."""
+
+    def __init__(
+        self,
+        desk: DeskConfig,
+        light: Latest[Light],
+        on_press: Callable[[str, float], None],
+        pin_factory: Any = None,
+    ) -> None:
+        self.desk = desk
+        self._light = light
+        self._on_press = on_press
+        self._pin_factory = pin_factory
+        self.pins: DeskPins | None = None
+
+    async def run(self, report_ok: Callable[[], None]) -> NoReturn:
+        pins = DeskPins(self.desk, self._on_press, self._pin_factory)
+        self.pins = pins
+        try:
+            report_ok()
+            seen = -1
+            while True:
+                seen, light = self._light.version, self._light.value
+                pins.show(light)
+                await self._light.wait_newer(seen)
+        finally:
+            self.pins = None
+            pins.close()

@@ -194,7 +194,7 @@ class Demo:
 
     def _desk_frame(self, desk: str) -> Image.Image | None:
         screen = self.appliance.screens.get(desk)
-        return None if screen is None else screen.last_frame
+        return None if screen is None or screen.shown is None else screen.shown.image
 
     @property
     def broker_url(self) -> str:

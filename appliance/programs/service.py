@@ -25,15 +25,16 @@ from appliance.core.errors import ConfigError, NotConnectedError
 from appliance.core.health import HealthReport, Outputs
 from appliance.drivers.gpio import DeskPins
 from appliance.drivers.mqtt import MqttLink
-from appliance.drivers.oled import DeviceFactory, OledScreen, make_device
+from appliance.drivers.oled import DeviceFactory, make_device
 from appliance.drivers.store import AsyncStore
 from appliance.drivers.systemd import Notifier
-from appliance.features.desk_displays import DeskDisplays
+from appliance.features.desk_displays import DeskDisplays, DeskGpio, OledOutput
 from appliance.features.desks import Desks
 from appliance.features.health import health_report, prometheus_text
 from appliance.features.hub import BoardHub
 from appliance.features.recorder import HistoryRecorder, local_midnight
 from appliance.features.sign_output import SignDriver
+from appliance.runtime.supervise import describe, supervise
 from wallboard.live import ViewPublisher
 from wallboard.web.app import WebDeps, create_app, serve
 from wallboard.words import press_text
@@ -102,26 +103,48 @@ class Appliance:
             else None
         )
         self.desks = Desks(config, self.hub, self.link.publish, self.store, self.clock)
-        self.pins: dict[str, DeskPins] = {}
-        oleds = {oled.name: oled for oled in config.oled}
-        self._oled_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="oled")
-        self.screens = {
-            desk.id: OledScreen(oleds[desk.oled], self.outputs, oled_factory, self._oled_thread)
-            for desk in config.desks
-            if desk.oled
-        }
         self.desk_displays = DeskDisplays(
             self.desks.status,
             self.views.models,
-            self.pins,
-            self.screens,
             clock=self.clock,
-            settings=config.desk_settings,
             language=config.web.language,
             timezone=self.hub.board.value.rules.timezone,
         )
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.gpio = {
+            desk.id: DeskGpio(
+                desk, self.desk_displays.lights[desk.id], self._button_pressed, pin_factory
+            )
+            for desk in config.desks
+        }
+        oleds = {oled.name: oled for oled in config.oled}
+        self._oled_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="oled")
+        self.screens = {
+            desk.id: OledOutput(
+                desk.id,
+                oleds[desk.oled],
+                self.desk_displays.screens[desk.id],
+                factory=oled_factory,
+                executor=self._oled_thread,
+                clock=self.clock,
+                settings=config.desk_settings,
+            )
+            for desk in config.desks
+            if desk.oled
+        }
+        self._history_tried = asyncio.Event()
         self.web_port: int | None = None
         self.ready = asyncio.Event()
+
+    @property
+    def pins(self) -> dict[str, DeskPins]:
+        """The desks whose GPIO is up now (a desk whose pins failed is retried)."""
+        return {desk: gpio.pins for desk, gpio in self.gpio.items() if gpio.pins is not None}
+
+    def _button_pressed(self, desk: str, held_s: float) -> None:
+        """From gpiozero's threads: the press goes to the event loop."""
+        if self._loop is not None:
+            self.desks.press_from_thread(self._loop, desk, held_s)
 
     def health(self) -> HealthReport:
         return health_report(self.hub, self.outputs, self.started, self.link.last_error)
@@ -182,17 +205,21 @@ class Appliance:
             "reason": decision.reason,
         }
 
-    async def _open_history(self) -> None:
-        """History is a nicety: if its disk fails, the displays carry on without it."""
+    async def _run_history(self) -> NoReturn:
+        """History is a nicety: if its disk fails, the displays carry on, and it is retried."""
         try:
-            await self.store.open()
-            await self.recorder.load_today(self.hub.board.value.rules.timezone)
-        except Exception as error:  # noqa: BLE001 - any failure here must not stop the boards
-            log.error("history disabled: %s", error)
-            self.outputs.error("history", f"cannot open {self.config.history.database}: {error}")
-            return
-        self.outputs.ok("history")
-        self.history_ok = True
+            if not self.history_ok:
+                try:
+                    await self.store.open()
+                    await self.recorder.load_today(self.hub.board.value.rules.timezone)
+                except Exception as error:
+                    where = self.config.history.database
+                    raise OSError(f"cannot open {where}: {describe(error)}") from error
+                self.outputs.ok("history")
+                self.history_ok = True
+        finally:
+            self._history_tried.set()  # the desks may start: with or without their history
+        await self.recorder.run()
 
     async def run(self) -> None:
         try:
@@ -200,8 +227,6 @@ class Appliance:
         finally:
             self.notifier.stopping()
             self.notifier.close()
-            for pins in self.pins.values():
-                pins.close()
             self._oled_thread.shutdown(wait=False)
             await self.store.close()
 
@@ -228,41 +253,47 @@ class Appliance:
         )
         if self._extend_web is not None:
             self._extend_web(app)
-        loop = asyncio.get_running_loop()
-        for desk in self.config.desks:
-            try:
-                self.pins[desk.id] = DeskPins(
-                    desk,
-                    lambda desk_id, held: self.desks.press_from_thread(loop, desk_id, held),
-                    self._pin_factory,
-                )
-            except Exception as error:  # noqa: BLE001 - gpiozero raises many kinds
-                # No GPIO here (a PC without GPIOZERO_PIN_FACTORY=mock), or a pin in use:
-                # the desk still works through the API and its screen.
-                log.error("desk %s: no button or LED: %s", desk.id, error)
-                self.outputs.error(f"desk {desk.id}", f"GPIO: {error}")
+        self._loop = asyncio.get_running_loop()
         async with asyncio.TaskGroup() as group:
+            # The two parts whose loss is fatal (systemd restarts the appliance) ...
             group.create_task(self.link.run(), name="mqtt")
             group.create_task(self.views.run(), name="board-views")
             group.create_task(serve(app, web.host, web.port, self._web_ready, tls), name="web")
-            group.create_task(self._publish_health(), name="health")
+            # ... and everything else, supervised: its failure is reported and retried.
+            self._supervised(group, "health publisher", self._publish_health)
             if self.notifier.enabled:
-                group.create_task(self.notifier.run(self.status_line), name="systemd")
-            group.create_task(self._run_history_and_desks(group), name="history-open")
+                self._supervised(group, "systemd", lambda: self.notifier.run(self.status_line))
+            self._supervised(group, "history", self._run_history)
             if self.sign is not None:
-                group.create_task(self.sign.run(), name="sign")
+                self._supervised(group, "sign", self.sign.run)
             if self.config.desks:
-                group.create_task(self.desk_displays.run(), name="desk-displays")
+                group.create_task(self._run_desks(group), name="desks-start")
+                self._supervised(group, "desk screens", self.desk_displays.run)
+            for desk, gpio in self.gpio.items():
+                self._supervised(group, f"desk {desk}", gpio.run, reports_ok=True)
+            for screen in self.screens.values():
+                self._supervised(group, screen.output, screen.run, reports_ok=True)
 
-    async def _run_history_and_desks(self, group: asyncio.TaskGroup) -> None:
-        """The boards are served first; opening (and checking) the database can take a while
-        on an SD card. Desks start once it is open: they take up unfinished presses."""
-        await self._open_history()
-        if self.history_ok:
-            group.create_task(self.recorder.run(), name="history")
-        if self.config.desks:
-            group.create_task(self.desks.run(), name="desks")
-            group.create_task(self.desks.run_presses(), name="desk-presses")
+    def _supervised(
+        self,
+        group: asyncio.TaskGroup,
+        name: str,
+        run: Callable[..., Coroutine[Any, Any, object]],
+        *,
+        reports_ok: bool = False,
+    ) -> None:
+        """Run `run` under supervision; `reports_ok`: it is told how to say it works again."""
+
+        def start() -> Coroutine[Any, Any, object]:
+            return run(lambda: self.outputs.ok(name)) if reports_ok else run()
+
+        group.create_task(supervise(name, start, self.outputs), name=name)
+
+    async def _run_desks(self, group: asyncio.TaskGroup) -> None:
+        """Desks start once the history was tried: they take up unfinished presses from it."""
+        await self._history_tried.wait()
+        self._supervised(group, "desks", self.desks.run)
+        self._supervised(group, "desk presses", self.desks.run_presses)
 
     async def _publish_health(self) -> NoReturn:
         site = self.config.site

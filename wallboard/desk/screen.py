@@ -84,42 +84,38 @@ def _closed_text(screen: DeskScreen, words: Mapping[str, str]) -> str:
     return f"{words['opens']} {day} {opens:%H.%M}"
 
 
-def draw_desk(
-    screen: DeskScreen, size: tuple[int, int], mode: str = "1", offset: tuple[int, int] = (0, 0)
-) -> Image.Image:
-    """The desk screen at `size`, shifted by `offset` pixels against burn-in."""
-    width, height = size
+@dataclass(frozen=True, slots=True)
+class DeskTexts:
+    """The words on a desk screen, decided once: drawn, and reported by `/api/desks`."""
+
+    headline: str | None  # "LUKKET", "INGEN DATA"; None: the queue's numbers instead
+    waiting: str  # the number of waiting callers
+    waiting_label: str
+    wait: str  # the longest wait, "–" when nobody waits
+    middle: str  # the agent's confirmed state and time in it
+    bottom: str  # the clock, when the desk opens, or what the desk has to say
+    bottom_speaks: bool = False  # the bottom line is a message or a pending request
+
+    def lines(self, height: int) -> tuple[str, ...]:
+        """The lines as a screen `height` pixels high shows them, top first."""
+        top = self.headline or f"{self.waiting} {self.waiting_label} {self.wait}"
+        if height > 32:
+            return (top, self.middle, self.bottom)
+        return (top, self.lower)
+
+    @property
+    def lower(self) -> str:
+        """A screen with room for two lines shows the agent, unless the desk says more."""
+        return self.bottom if self.bottom_speaks else self.middle
+
+
+def desk_texts(screen: DeskScreen) -> DeskTexts:
     words = table(screen.language)
-    image = Image.new(mode, size)
-    pen = ImageDraw.Draw(image)
-    white = 255 if mode in ("1", "L") else (255, 255, 255)
-    dx, dy = offset
-    top = height // 2 if height > 32 else height * 3 // 5
-    # The queue: waiting callers, big; the longest wait beside them.
+    headline, bottom = None, screen.clock
     if not screen.open:
-        closed = words["closed"].upper()
-        pen.text((dx, dy), closed, fill=white, font=_fit(pen, closed, width, top - 4, True))
-        bottom_text = _closed_text(screen, words)
+        headline, bottom = words["closed"].upper(), _closed_text(screen, words)
     elif not screen.live:
-        no_data = words["no_data"].upper()
-        pen.text((dx, dy), no_data, fill=white, font=_fit(pen, no_data, width - 2, top - 6, True))
-        bottom_text = screen.clock
-    else:
-        number = str(screen.waiting)
-        big = font(top - 2, True)
-        pen.text((dx, dy - 2), number, fill=white, font=big)
-        left = int(pen.textlength(number, font=big)) + 6
-        label_font = font(max(8, top // 4))
-        pen.text((dx + left, dy), words["desk_waiting"], fill=white, font=label_font)
-        wait = _duration(screen.longest_wait_s) if screen.waiting else "–"
-        pen.text(
-            (dx + left, dy + top // 3),
-            wait,
-            fill=white,
-            font=_fit(pen, wait, width - left - 2, top * 2 // 3 - 2, True),
-        )
-        bottom_text = screen.clock
-    # The agent: the state the phone system confirmed.
+        headline = words["no_data"].upper()
     if screen.agent_name is None:
         middle = words["desk_no_agent"]
     else:
@@ -127,10 +123,55 @@ def draw_desk(
         if screen.state == "paused" and screen.reason:
             state += f" {screen.reason}"
         middle = f"{state}  {_minutes(screen.in_state_s)}"
+    speaks = bool(screen.pending or screen.message)
     if screen.pending:
-        bottom_text = words["desk_pending"]
+        bottom = words["desk_pending"]
     if screen.message:
-        bottom_text = screen.message
+        bottom = screen.message
+    return DeskTexts(
+        headline=headline,
+        waiting=str(screen.waiting),
+        waiting_label=words["desk_waiting"],
+        wait=_duration(screen.longest_wait_s) if screen.waiting else "–",
+        middle=middle,
+        bottom=bottom,
+        bottom_speaks=speaks,
+    )
+
+
+def draw_desk(
+    screen: DeskScreen, size: tuple[int, int], mode: str = "1", offset: tuple[int, int] = (0, 0)
+) -> Image.Image:
+    """The desk screen at `size`, shifted by `offset` pixels against burn-in."""
+    width, height = size
+    texts = desk_texts(screen)
+    image = Image.new(mode, size)
+    pen = ImageDraw.Draw(image)
+    white = 255 if mode in ("1", "L") else (255, 255, 255)
+    dx, dy = offset
+    top = height // 2 if height > 32 else height * 3 // 5
+    # The queue: waiting callers, big; the longest wait beside them.
+    if not screen.open:
+        closed = texts.headline or ""
+        pen.text((dx, dy), closed, fill=white, font=_fit(pen, closed, width, top - 4, True))
+    elif not screen.live:
+        no_data = texts.headline or ""
+        pen.text((dx, dy), no_data, fill=white, font=_fit(pen, no_data, width - 2, top - 6, True))
+    else:
+        number = texts.waiting
+        big = font(top - 2, True)
+        pen.text((dx, dy - 2), number, fill=white, font=big)
+        left = int(pen.textlength(number, font=big)) + 6
+        label_font = font(max(8, top // 4))
+        pen.text((dx + left, dy), texts.waiting_label, fill=white, font=label_font)
+        pen.text(
+            (dx + left, dy + top // 3),
+            texts.wait,
+            fill=white,
+            font=_fit(pen, texts.wait, width - left - 2, top * 2 // 3 - 2, True),
+        )
+    # The agent (the state the phone system confirmed), then what the desk has to say.
+    middle, bottom_text = texts.middle, texts.bottom
     if height > 32:
         line = (height - top) // 2
         pen.text((dx, dy + top), middle, fill=white, font=_fit(pen, middle, width - 2, line, True))
@@ -141,7 +182,7 @@ def draw_desk(
             font=_fit(pen, bottom_text, width - 2, line - 1),
         )
     else:
-        lower = bottom_text if (screen.message or screen.pending) else middle
+        lower = texts.lower
         pen.text(
             (dx, dy + top), lower, fill=white, font=_fit(pen, lower, width - 2, height - top - 1)
         )
