@@ -50,8 +50,15 @@ def test_demo_shows_live_numbers_and_stops_cleanly_on_ctrl_c() -> None:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/demo/sign.png") as reply:
             assert reply.headers["Content-Type"] == "image/png"
             assert reply.read(8) == b"\x89PNG\r\n\x1a\n"
-        desks = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/demo/desks"))
+        desks = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/api/desks"))["desks"]
         assert [desk["desk"] for desk in desks] == ["desk-1", "desk-2"]
+        screen = f"http://127.0.0.1:{port}/api/desks/desk-1/screen.png?scale=3"
+        deadline = time.monotonic() + 10
+        while not desks[0]["screen"]["frames"] and time.monotonic() < deadline:
+            time.sleep(0.1)  # polling a live HTTP endpoint under a deadline
+            desks = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/api/desks"))["desks"]
+        with urllib.request.urlopen(screen) as reply:
+            assert reply.read(8) == b"\x89PNG\r\n\x1a\n"
         pressed = urllib.request.Request(
             f"http://127.0.0.1:{port}/demo/desks/desk-1/press", method="POST"
         )

@@ -262,3 +262,45 @@ class DeskGpio:
         finally:
             self.pins = None
             pins.close()
+
+
+def desk_reports(
+    statuses: dict[str, DeskStatus],
+    screens: dict[str, OledOutput],
+    gpio: dict[str, DeskGpio],
+    *,
+    language: str,
+) -> list[dict[str, Any]]:
+    """Every desk as `GET /api/desks` shows it: for a technician helping on the phone."""
+    reports = []
+    for desk_id, status in statuses.items():
+        agent, pending, screen = status.agent, status.pending, screens.get(desk_id)
+        shown = None if screen is None else screen.shown
+        reports.append(
+            {
+                "desk": desk_id,
+                "agent": agent.state.agent if agent else None,
+                "agent_name": (agent.state.name or agent.state.agent) if agent else None,
+                "state": agent.state.state if agent else None,
+                "light": status.light,
+                "gpio": desk_id in gpio and gpio[desk_id].pins is not None,
+                "pending": None
+                if pending is None
+                else {
+                    "state": pending.request.state,
+                    "reason": pending.request.reason,
+                    "expires": pending.expires.isoformat(timespec="seconds"),
+                    "sent": pending.sent,
+                },
+                "message": press_text(status.message, language) if status.message else None,
+                "screen": None
+                if screen is None
+                else {
+                    "oled": screen.config.name,
+                    "size": list(shown.size) if shown else None,
+                    "lines": list(shown.lines) if shown else [],
+                    "frames": screen.frames,
+                },
+            }
+        )
+    return reports

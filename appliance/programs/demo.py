@@ -13,11 +13,9 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 from luma.core.device import dummy
-from PIL import Image
 
 from appliance.core.config import Config
 from appliance.core.hours import COPENHAGEN, always_open_toml
@@ -25,8 +23,7 @@ from appliance.phone.simulator.runner import Simulator, SimulatorSettings
 from appliance.programs.configuration import parse_config
 from appliance.programs.service import Appliance
 from appliance.programs.sign_emulator import PtySign, SignEmulator
-from wallboard.web.demo import DemoDesks, add_demo_routes
-from wallboard.words import press_text
+from wallboard.web.demo import add_demo_routes
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +161,7 @@ class Demo:
             extend_web=lambda app: add_demo_routes(
                 app,
                 lambda: self.sign.shown.value,
-                DemoDesks(self._desks_state, self._desk_frame, self.appliance.press),
+                self.appliance.press,
             ),
             pin_factory=self.pins,
             oled_factory=lambda oled: dummy(width=oled.width, height=oled.height, mode="1"),
@@ -174,27 +171,6 @@ class Demo:
                 broker=self.broker_url, protocol="3.1.1", speed=speed, calls_per_hour=110, on_duty=8
             )
         )
-
-    def _desks_state(self) -> list[dict[str, Any]]:
-        states = []
-        language = self.appliance.config.web.language
-        for desk_id, status in self.appliance.desks.status.value.items():
-            agent = status.agent
-            message = status.message
-            states.append(
-                {
-                    "desk": desk_id,
-                    "light": status.light,
-                    "message": press_text(message, language) if message else None,
-                    "agent": (agent.state.name or agent.state.agent) if agent else None,
-                    "state": agent.state.state if agent else None,
-                }
-            )
-        return states
-
-    def _desk_frame(self, desk: str) -> Image.Image | None:
-        screen = self.appliance.screens.get(desk)
-        return None if screen is None or screen.shown is None else screen.shown.image
 
     @property
     def broker_url(self) -> str:

@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 
 import msgspec
 from aiohttp import web
+from PIL import Image
 
 from appliance.core.board import BoardRules
 from appliance.core.clock import Clock, SystemClock
@@ -28,7 +29,7 @@ from appliance.drivers.mqtt import MqttLink
 from appliance.drivers.oled import DeviceFactory, make_device
 from appliance.drivers.store import AsyncStore
 from appliance.drivers.systemd import Notifier
-from appliance.features.desk_displays import DeskDisplays, DeskGpio, OledOutput
+from appliance.features.desk_displays import DeskDisplays, DeskGpio, OledOutput, desk_reports
 from appliance.features.desks import Desks
 from appliance.features.health import health_report, prometheus_text
 from appliance.features.hub import BoardHub
@@ -191,6 +192,15 @@ class Appliance:
             }
         return counters
 
+    def desk_reports(self) -> list[dict[str, Any]]:
+        return desk_reports(
+            self.desks.status.value, self.screens, self.gpio, language=self.config.web.language
+        )
+
+    def desk_frame(self, desk: str) -> Image.Image | None:
+        screen = self.screens.get(desk)
+        return None if screen is None or screen.shown is None else screen.shown.image
+
     async def press(self, desk: str, held_s: float) -> dict[str, Any]:
         """A press as the web API makes it: the same path as the button's."""
         decision = await self.desks.press(desk, held_s)
@@ -242,6 +252,8 @@ class Appliance:
                 history=self.history,
                 press=self.press,
                 desks=tuple(desk.id for desk in self.config.desks),
+                desk_reports=self.desk_reports,
+                desk_frame=self.desk_frame,
                 admin_token=read_secret(web.admin_token_file),
                 today=lambda: (
                     self.clock.now().astimezone(self.hub.board.value.rules.timezone).date()

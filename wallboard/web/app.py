@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import io
 import ipaddress
 import json
 import logging
@@ -18,6 +19,7 @@ from importlib import resources
 from typing import Any, Literal, TypeAlias
 
 from aiohttp import WSMsgType, web
+from PIL import Image
 
 from appliance.core.health import HealthReport
 from appliance.runtime.latest import Latest
@@ -48,6 +50,8 @@ _SECURITY_HEADERS = {
 IPNetwork: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
 HistorySource = Callable[[date, date], Awaitable[dict[str, Any]]]
 PressDesk = Callable[[str, float], Awaitable[dict[str, Any]]]  # desk, held_s → outcome
+DeskReports = Callable[[], list[dict[str, Any]]]
+DeskFrame = Callable[[str], Image.Image | None]  # desk → the last frame its OLED showed
 MAX_HISTORY_DAYS = 400
 
 
@@ -63,6 +67,8 @@ class WebDeps:
     today: Callable[[], date] = date.today
     press: PressDesk | None = None
     desks: tuple[str, ...] = ()
+    desk_reports: DeskReports | None = None
+    desk_frame: DeskFrame | None = None
     admin_token: str | None = None
     language: Literal["da", "en"] = "da"
     title: str = "Digital hotline"
@@ -73,6 +79,7 @@ DEPS = web.AppKey("deps", WebDeps)
 SOCKETS = web.AppKey("sockets", set[web.WebSocketResponse])
 FANOUT = web.AppKey("fanout", BoardFanout)
 PAGES = web.AppKey("pages", dict[str, str])
+FRAME_SCALE = web.AppKey("frame_scale", int)  # the screen PNG's default enlargement
 
 
 @web.middleware
@@ -306,6 +313,37 @@ async def press_desk(request: web.Request) -> web.Response:
     )
 
 
+async def api_desks(request: web.Request) -> web.Response:
+    """Every desk: its agent, state, light, pending request and the lines on its screen."""
+    reports = request.app[DEPS].desk_reports
+    return web.json_response(
+        {"v": 1, "desks": reports() if reports else []},
+        headers={"Cache-Control": "no-store"},
+        dumps=lambda data: json.dumps(data, ensure_ascii=False),
+    )
+
+
+async def desk_screen_png(request: web.Request) -> web.Response:
+    """The last frame a desk's OLED showed, as a PNG (`?scale=3` to see it from afar)."""
+    deps, desk = request.app[DEPS], request.match_info["desk"]
+    frame = deps.desk_frame(desk) if deps.desk_frame and desk in deps.desks else None
+    if frame is None:
+        raise web.HTTPNotFound(text=f"no screen drawn for desk {desk[:40]!r}")
+    try:
+        scale = int(request.query.get("scale", request.app[FRAME_SCALE]))
+    except ValueError:
+        raise web.HTTPBadRequest(text="scale: a whole number 1-8") from None
+    scale = min(max(scale, 1), 8)
+    image = frame.convert("L").resize(
+        (frame.width * scale, frame.height * scale), Image.Resampling.NEAREST
+    )
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return web.Response(
+        body=out.getvalue(), content_type="image/png", headers={"Cache-Control": "no-store"}
+    )
+
+
 async def board_socket(request: web.Request) -> web.WebSocketResponse:
     """Sends the board on connect and each newer one after; the client only listens."""
     if not _same_origin(request):
@@ -348,6 +386,7 @@ def create_app(deps: WebDeps) -> web.Application:
     app[LIMIT] = RateLimit()
     app[GUESSES] = GuessLimit()
     app[PAGES] = {name: _page(deps, name) for name in ("index.html", "stats.html")}
+    app[FRAME_SCALE] = 1
     app.on_shutdown.append(_close_sockets)
     app.router.add_get("/", index)
     app.router.add_get("/static/{name}", asset)
@@ -356,6 +395,8 @@ def create_app(deps: WebDeps) -> web.Application:
     app.router.add_get("/api/history", api_history)
     app.router.add_get("/ws", board_socket)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/api/desks", api_desks)
+    app.router.add_get("/api/desks/{desk}/screen.png", desk_screen_png)
     app.router.add_post("/api/desks/{desk}/press", press_desk)
     app.router.add_get("/metrics", metrics)
     return app

@@ -22,9 +22,9 @@ function renderDesk(desk) {
   const head = el("div", "desk-head");
   const led = el("span", `led ${desk.light}`);
   led.style.setProperty("--led", LIGHTS[desk.light] || "#333");
-  head.append(led, el("b", "", desk.desk), el("span", "", desk.agent ? ` ${desk.agent} – ${desk.state}` : " (ingen agent)"));
+  head.append(led, el("b", "", desk.desk), el("span", "", desk.agent ? ` ${desk.agent_name} – ${desk.state}` : " (ingen agent)"));
   const screen = el("img", "oled");
-  screen.src = `/demo/desks/${desk.desk}/oled.png?t=${Date.now()}`;
+  screen.src = `/api/desks/${desk.desk}/screen.png?scale=3&t=${Date.now()}`;
   screen.alt = `OLED at ${desk.desk}`;
   const buttons = el("div", "buttons");
   const tap = el("button", "", "Tryk");
@@ -40,8 +40,8 @@ function renderDesk(desk) {
 async function refresh() {
   document.getElementById("sign").src = `/demo/sign.png?t=${Date.now()}`;
   try {
-    const reply = await fetch("/demo/desks");
-    const desks = await reply.json();
+    const reply = await fetch("/api/desks");
+    const { desks } = await reply.json();
     document.getElementById("desks").replaceChildren(...desks.map(renderDesk));
   } catch (error) {
     // the demo is stopping; the next round tries again
