@@ -27,6 +27,7 @@ from appliance.core.health import HealthReport, Outputs
 from appliance.drivers.gpio import DeskPins
 from appliance.drivers.mqtt import MqttLink
 from appliance.drivers.oled import DeviceFactory, make_device
+from appliance.drivers.serial_sign import Opener, serial_for_url
 from appliance.drivers.store import AsyncStore
 from appliance.drivers.systemd import Notifier
 from appliance.features.desk_displays import DeskDisplays, DeskGpio, OledOutput, desk_reports
@@ -64,6 +65,7 @@ class Appliance:
         notifier: Notifier | None = None,
         pin_factory: Any = None,
         oled_factory: DeviceFactory = make_device,
+        sign_opener: Opener = serial_for_url,
         freeze_start: bool = False,
     ) -> None:
         self.config = config
@@ -99,6 +101,7 @@ class Appliance:
                 self.clock,
                 self.outputs,
                 language=config.web.language,
+                opener=sign_opener,
             )
             if config.sign.port
             else None
