@@ -5,11 +5,15 @@
 Around the appliance: a real Mosquitto, the simulator as its own process, the sign
 emulator on a pty, two desks on mock pins with luma OLEDs, the history on a small disk of
 its own. The faults take turns: the broker stopped and restarted (three times, seconds
-apart), the feed frozen with SIGSTOP, the sign unplugged, the OLEDs raising OSError, the
-disk full. Four times a second the soak compares the displays with the truth it knows:
+apart), the feed frozen with SIGSTOP, and then every optional output broken in turn: the
+sign unplugged, the OLEDs failing (OSError, luma's DeviceNotFoundError and an
+AssertionError, a kind each time), the desks' GPIO pins failing, the disk full. Four times
+a second the soak compares the displays with the truth it knows:
 
 - broker down for 3 s: the board says "disconnected" and shows no numbers;
 - feed frozen for longer than stale_after_s + 3 s: no queue shows numbers;
+- an optional output broken: the board stays live with numbers throughout, and after
+  3 s the broken output says so on /healthz (the sign, the OLEDs, the history);
 - 12 s after the last fault: the board is live with numbers, the sign shows them, and
   every output reports ok.
 
@@ -36,8 +40,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from gpiozero.pins.mock import MockFactory
+from gpiozero.pins.mock import MockFactory, MockPin
 from luma.core.device import dummy
+from luma.core.error import DeviceNotFoundError
 
 from appliance.core.desk import Request
 from appliance.core.hours import always_open_toml
@@ -50,21 +55,49 @@ from tests.support import disk as small_disk
 from tests.support.mosquitto import Mosquitto
 
 STALE_AFTER_S = 20.0
-FAULTS = ("broker", "feed", "sign", "oled", "disk")
-FAULT_S = {"broker": 4.0, "feed": STALE_AFTER_S + 8, "sign": 8.0, "oled": 8.0, "disk": 10.0}
+FAULTS = ("broker", "feed", "sign", "oled", "gpio", "disk")
+OPTIONAL = frozenset({"sign", "oled", "gpio", "disk"})  # the board must stay live meanwhile
+FAULT_S = {
+    "broker": 4.0,
+    "feed": STALE_AFTER_S + 8,
+    "sign": 8.0,
+    "oled": 8.0,
+    "gpio": 8.0,
+    "disk": 10.0,
+}
+# The outputs' names on /healthz, by the fault that breaks them.
+REPORTED_AS = {"sign": "sign", "oled": "oled ", "gpio": "desk desk-", "disk": "history"}
+# Each time the OLEDs break, they break another way: a loose wire, a display that is gone,
+# a frame luma will not take.
+OLED_FAILURES = (
+    OSError(121, "Remote I/O error"),
+    DeviceNotFoundError("I2C device not found on address: 0x3C"),
+    AssertionError("image size does not match device size"),
+)
 BROKER_RESTARTS = 3  # per turn: down 4 s, up 3 s, three times over
 QUIET_S = 14.0  # between faults; the last 2 s of it are checked as "recovered"
 
 
 class FlakyOled(dummy):  # type: ignore[misc]
-    """luma's dummy device that fails like an I2C display with a loose wire, on demand."""
+    """luma's dummy device that fails as a real display does, on demand."""
+
+    failure: BaseException | None = None
+
+    def display(self, image: Any) -> None:
+        if FlakyOled.failure is not None:
+            raise FlakyOled.failure
+        super().display(image)
+
+
+class FlakyPin(MockPin):  # type: ignore[misc]
+    """gpiozero's mock pin that fails as a pin on a broken GPIO expander does, on demand."""
 
     failing = False
 
-    def display(self, image: Any) -> None:
-        if FlakyOled.failing:
-            raise OSError(121, "Remote I/O error")
-        super().display(image)
+    def _set_state(self, value: Any) -> None:
+        if FlakyPin.failing:
+            raise OSError(5, "Input/output error")
+        super()._set_state(value)
 
 
 def config_text(broker: Mosquitto, sign: Path, state: Path) -> str:
@@ -112,6 +145,8 @@ class Soak:
         self.accepted = 0
         self.refused = 0
         self.rss: list[tuple[float, float]] = []
+        self.oled_faults = 0
+        self.app: Appliance | None = None
 
     # --- the parts --------------------------------------------------------------------
 
@@ -141,8 +176,27 @@ class Soak:
                 await asyncio.sleep(3)
         await self._fault_once(name)
 
+    def _failures(self, fault: str) -> int:
+        """How often the outputs this fault breaks have reported a failure so far."""
+        assert self.app is not None
+        prefix = REPORTED_AS.get(fault)
+        failures = self.app.outputs.failures
+        return sum(n for name, n in failures.items() if prefix and name.startswith(prefix))
+
     async def _fault_once(self, name: str) -> None:
         self.active[name] = time.monotonic()
+        failures_before = self._failures(name)
+        await self._break(name)
+        await asyncio.sleep(FAULT_S[name])
+        if name in REPORTED_AS:  # the broken output said so (health, /metrics), while broken
+            grew = self._failures(name) - failures_before
+            self.expect(f"{name} broken: reported as {REPORTED_AS[name]}…", grew > 0,
+                        f"{grew} failures reported")  # fmt: skip
+        await self._repair(name)
+        del self.active[name]
+        self.last_fault_end = time.monotonic()
+
+    async def _break(self, name: str) -> None:
         match name:
             case "broker":
                 await asyncio.to_thread(self.broker.stop)
@@ -152,11 +206,15 @@ class Soak:
             case "sign":
                 self.unplug_sign()
             case "oled":
-                FlakyOled.failing = True
+                FlakyOled.failure = OLED_FAILURES[self.oled_faults % len(OLED_FAILURES)]
+                self.oled_faults += 1
+            case "gpio":
+                FlakyPin.failing = True
             case "disk":
                 assert self.disk is not None
                 await asyncio.to_thread(self.disk.fill)
-        await asyncio.sleep(FAULT_S[name])
+
+    async def _repair(self, name: str) -> None:
         match name:
             case "broker":
                 await asyncio.to_thread(self.broker.start)
@@ -166,12 +224,12 @@ class Soak:
             case "sign":
                 self.plug_sign()
             case "oled":
-                FlakyOled.failing = False
+                FlakyOled.failure = None
+            case "gpio":
+                FlakyPin.failing = False
             case "disk":
                 assert self.disk is not None
                 self.disk.free()
-        del self.active[name]
-        self.last_fault_end = time.monotonic()
 
     # --- the checks -------------------------------------------------------------------
 
@@ -191,6 +249,10 @@ class Soak:
                         board["feed"] == "disconnected" and not numbers, summary)  # fmt: skip
         if "feed" in self.active and now - self.active["feed"] > STALE_AFTER_S + 3:
             self.expect("feed frozen: no numbers", not numbers, summary)
+        broken = set(self.active)
+        if broken and broken <= OPTIONAL:
+            self.expect(f"{'+'.join(sorted(broken))} broken: board live with numbers",
+                        board["feed"] == "live" and bool(numbers), summary)  # fmt: skip
         if not self.active and now - self.last_fault_end > QUIET_S - 2:
             self.expect("recovered: live with numbers", board["feed"] == "live" and bool(numbers),
                         summary)  # fmt: skip
@@ -211,6 +273,7 @@ class Soak:
     # --- the run ----------------------------------------------------------------------
 
     async def run(self, app: Appliance, task: asyncio.Task[None]) -> None:
+        self.app = app
         faults = [f for f in FAULTS if f != "disk" or self.disk is not None]
         async with asyncio.TaskGroup() as group:
             group.create_task(self._faults(faults))
@@ -253,7 +316,7 @@ async def main_async(minutes: float, out: Path) -> int:
         soak.plug_sign()
         state = disk.path if disk is not None else workdir / "state"
         config = parse_config(config_text(soak.broker, soak.sign_link, state))
-        pins = MockFactory()
+        pins = MockFactory(pin_class=FlakyPin)
         app = Appliance(config, pin_factory=pins, oled_factory=lambda c: FlakyOled(
             width=c.width, height=c.height))  # fmt: skip
         task = asyncio.create_task(app.run())
