@@ -18,6 +18,9 @@ from appliance.core.config import DeskConfig
 from appliance.core.desk import Light
 
 RGB = {"off": (0, 0, 0), "green": (0, 1, 0), "amber": (1, 0.5, 0), "red": (1, 0, 0)}
+# Lights that blink: seconds lit, seconds dark. Pending: slow; an error: a quick flash.
+BLINKING: dict[Light, tuple[float, float]] = {"pending": (0.25, 0.25), "error": (0.07, 0.07)}
+BLINK_COLOURS = {"pending": (0, 0, 1), "error": (1, 0, 0)}
 
 
 class DeskPins:
@@ -67,41 +70,31 @@ class DeskPins:
         self._on_press(self.desk.id, held)
 
     def show(self, light: Light) -> None:
-        """Set the LED to the confirmed state; blink while pending; flash on errors."""
+        """Set the LED to the confirmed state; a blinking light starts lit (see `phase`)."""
         if light == self.light:
             return
         self.light = light
-        if self.rgb is not None:
-            self._show_rgb(light)
-        elif self.led is not None:
-            self._show_led(light)
+        self.phase(True)
         if self.buzzer is not None and light == "error":
             self.buzzer.beep(on_time=0.1, off_time=0.1, n=2)
 
-    def _show_led(self, light: Light) -> None:
-        assert self.led is not None
-        match light:
-            case "green":
-                self.led.on()
-            case "pending":
-                self.led.blink(on_time=0.25, off_time=0.25)
-            case "error":
-                self.led.blink(on_time=0.07, off_time=0.07)
-            case _:
-                self.led.off()
+    def phase(self, lit: bool) -> None:
+        """One half of a blinking light's pattern (BLINKING), or the steady light.
 
-    def _show_rgb(self, light: Light) -> None:
-        assert self.rgb is not None
-        match light:
-            case "pending":
-                self.rgb.blink(on_time=0.25, off_time=0.25, on_color=(0, 0, 1))
-            case "error":
-                self.rgb.blink(on_time=0.07, off_time=0.07, on_color=(1, 0, 0))
-            case _:
-                self.rgb.color = RGB.get(light, (0, 0, 0))
+        The blinking is the caller's (the desk's task), not a gpiozero background thread:
+        a pin that fails mid-pattern then fails in the caller, where it is reported.
+        """
+        light = self.light or "off"
+        if self.rgb is not None:
+            colour = BLINK_COLOURS.get(light) if light in BLINKING else RGB.get(light)
+            self.rgb.color = colour if lit and colour else (0, 0, 0)
+        elif self.led is not None:
+            on = lit if light in BLINKING else light == "green"
+            self.led.value = 1 if on else 0
 
     def close(self) -> None:
-        """Release every pin; safe to call twice (gpiozero's close is idempotent)."""
+        """Release every pin, even if one fails to let go; safe to call twice."""
         for device in (self.button, self.led, self.rgb, self.buzzer):
             if device is not None:
-                device.close()
+                with contextlib.suppress(Exception):  # a failing pin must not keep the rest
+                    device.close()

@@ -24,7 +24,7 @@ from PIL import Image
 from appliance.core.clock import Clock
 from appliance.core.config import DeskConfig, DesksConfig, OledConfig
 from appliance.core.desk import Light
-from appliance.drivers.gpio import DeskPins
+from appliance.drivers.gpio import BLINKING, DeskPins
 from appliance.drivers.oled import BRIGHT, DIM, DeviceFactory, OledDevice
 from appliance.features.desks import DeskStatus
 from appliance.runtime.latest import Latest
@@ -258,7 +258,15 @@ class DeskGpio:
             while True:
                 seen, light = self._light.version, self._light.value
                 pins.show(light)
-                await self._light.wait_newer(seen)
+                pattern, lit = BLINKING.get(light), True
+                while True:  # steady: until the light changes; blinking: each half too
+                    try:
+                        async with asyncio.timeout(pattern[0 if lit else 1] if pattern else None):
+                            await self._light.wait_newer(seen)
+                        break
+                    except TimeoutError:
+                        lit = not lit
+                        pins.phase(lit)
         finally:
             self.pins = None
             pins.close()
