@@ -27,7 +27,7 @@ from tests.support import payloads
 from tests.support.mosquitto import Mosquitto, free_port
 from tests.support.simulation import simulating
 from tests.test_oled import RecordingSerial
-from wallboard.web.app import GuessLimit
+from wallboard.web.limits import GuessLimit
 
 BUTTON, LED = 17, 27
 
@@ -180,15 +180,22 @@ async def test_hot_desking_follows_the_agent_to_another_extension(
         await until(lambda: app.pins["desk-1"].light == "red", what="a2's pause on the LED")
 
 
-async def test_press_api_needs_the_token_and_refuses_other_origins(
+def with_admin_token(
     broker: Mosquitto, topics: Topics, pins: MockFactory, tmp_path: Path
-) -> None:
+) -> Appliance:
+    """An appliance with one desk whose press API takes the token `s3cret-token`."""
     token = tmp_path / "admin.token"
     token.write_text("s3cret-token\n")
     config = make_config(
         broker.url, topics, extra=desk_config('agent = "a1"'), web=f'admin_token_file = "{token}"'
     )
-    async with running(Appliance(config, pin_factory=pins, oled_factory=fake_oled)) as app:
+    return Appliance(config, pin_factory=pins, oled_factory=fake_oled)
+
+
+async def test_press_api_needs_the_token_and_refuses_other_origins(
+    broker: Mosquitto, topics: Topics, pins: MockFactory, tmp_path: Path
+) -> None:
+    async with running(with_admin_token(broker, topics, pins, tmp_path)) as app:
         url = f"http://127.0.0.1:{app.web_port}/api/desks/desk-1/press"
         good = {"Authorization": "Bearer s3cret-token"}
         async with aiohttp.ClientSession() as http:
@@ -263,12 +270,7 @@ def test_kill_9_right_after_a_press_loses_nothing_recorded(
 async def test_wrong_tokens_are_throttled_per_address_before_they_are_compared(
     broker: Mosquitto, topics: Topics, pins: MockFactory, tmp_path: Path
 ) -> None:
-    token = tmp_path / "admin.token"
-    token.write_text("s3cret-token\n")
-    config = make_config(
-        broker.url, topics, extra=desk_config('agent = "a1"'), web=f'admin_token_file = "{token}"'
-    )
-    async with running(Appliance(config, pin_factory=pins, oled_factory=fake_oled)) as app:
+    async with running(with_admin_token(broker, topics, pins, tmp_path)) as app:
         url = f"http://127.0.0.1:{app.web_port}/api/desks/desk-1/press"
         async with aiohttp.ClientSession() as http:
             statuses = []
