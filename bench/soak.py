@@ -40,8 +40,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from gpiozero.pins.mock import MockFactory, MockPin
-from luma.core.device import dummy
+from gpiozero.pins.mock import MockFactory
 from luma.core.error import DeviceNotFoundError
 
 from appliance.core.desk import Request
@@ -52,6 +51,7 @@ from appliance.programs.service import Appliance
 from appliance.programs.sign_emulator import PtySign, SignEmulator
 from bench.suite import rss_mb
 from tests.support import disk as small_disk
+from tests.support.flaky import FlakyOled, FlakyPin
 from tests.support.mosquitto import Mosquitto
 
 STALE_AFTER_S = 20.0
@@ -76,28 +76,6 @@ OLED_FAILURES = (
 )
 BROKER_RESTARTS = 3  # per turn: down 4 s, up 3 s, three times over
 QUIET_S = 14.0  # between faults; the last 2 s of it are checked as "recovered"
-
-
-class FlakyOled(dummy):  # type: ignore[misc]
-    """luma's dummy device that fails as a real display does, on demand."""
-
-    failure: BaseException | None = None
-
-    def display(self, image: Any) -> None:
-        if FlakyOled.failure is not None:
-            raise FlakyOled.failure
-        super().display(image)
-
-
-class FlakyPin(MockPin):  # type: ignore[misc]
-    """gpiozero's mock pin that fails as a pin on a broken GPIO expander does, on demand."""
-
-    failing = False
-
-    def _set_state(self, value: Any) -> None:
-        if FlakyPin.failing:
-            raise OSError(5, "Input/output error")
-        super()._set_state(value)
 
 
 def config_text(broker: Mosquitto, sign: Path, state: Path) -> str:

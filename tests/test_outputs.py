@@ -26,6 +26,7 @@ from appliance.drivers.oled import make_device
 from appliance.programs.service import Appliance
 from tests.conftest import ALWAYS_OPEN, board_until, make_config, running, until
 from tests.support import payloads
+from tests.support.flaky import FlakyPin
 from tests.support.mosquitto import Mosquitto
 from tests.test_desks import LED, desk_config
 
@@ -184,6 +185,31 @@ async def test_a_desk_whose_pin_is_taken_is_retried_and_releases_what_it_took(
         await publisher.publish(topics.agent("a1"), payloads.agent("a1", "available"), qos=1)
         await until(lambda: pins.pin(LED).state, what="the LED to follow the agent")
         assert app.outputs.states["desk desk-1"] == (True, "")
+
+
+async def test_a_desk_whose_pins_fail_mid_evening_comes_back_by_itself(
+    broker: Mosquitto, topics: Topics, publisher: aiomqtt.Client
+) -> None:
+    pins = MockFactory(pin_class=FlakyPin)
+    config = make_config(broker.url, topics, extra=desk_config('agent = "a1"', oled=False))
+    try:
+        async with running(Appliance(config, pin_factory=pins)) as app:
+            available = payloads.agent("a1", "available")
+            await publisher.publish(topics.agent("a1"), available, qos=1, retain=True)
+            await until(lambda: pins.pin(LED).state, what="the LED lit for an available agent")
+            FlakyPin.failing = True  # the GPIO expander stops answering
+            paused = payloads.agent("a1", "paused", reason="Frokost")
+            await publisher.publish(topics.agent("a1"), paused, qos=1)
+            # A failure, then retries that fail while claiming the pins again.
+            await until(lambda: app.outputs.failures.get("desk desk-1", 0) >= 3, what="retries")
+            await board_stays_live(app, publisher, topics, 2)
+            FlakyPin.failing = False
+            # Retried, the pins are claimed again: nothing of the failed try still holds them.
+            await until(lambda: app.outputs.states.get("desk desk-1") == (True, ""), timeout=15)
+            await until(lambda: not pins.pin(LED).state, what="the LED to show the pause")
+    finally:
+        FlakyPin.failing = False
+        pins.close()
 
 
 async def test_a_sign_that_fails_unexpectedly_is_retried(

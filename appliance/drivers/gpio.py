@@ -37,13 +37,18 @@ class DeskPins:
         self._pressed_at: float | None = None
         self.light: Light | None = None
         # Built as gpiozero's CompositeDevice does: if a later pin fails (in use, absent),
-        # the ones already claimed are released, so a retry does not find them taken.
+        # the ones already claimed are released, so a retry does not find them taken. The
+        # outputs are made without a first value (initial_value=None): gpiozero would write
+        # it inside the constructor, and a write that fails there leaves the pin claimed by
+        # a half-made device nobody can close. The first value is written by show().
         with contextlib.ExitStack() as built:
             self.button = built.enter_context(
                 Button(desk.button, pull_up=True, pin_factory=pin_factory)
             )
             self.led = (
-                built.enter_context(LED(desk.led, pin_factory=pin_factory)) if desk.led else None
+                built.enter_context(LED(desk.led, initial_value=None, pin_factory=pin_factory))
+                if desk.led
+                else None
             )
             self.rgb = (
                 built.enter_context(RGBLED(*desk.rgb_led, pin_factory=pin_factory))
@@ -51,7 +56,9 @@ class DeskPins:
                 else None
             )
             self.buzzer = (
-                built.enter_context(Buzzer(desk.buzzer, pin_factory=pin_factory))
+                built.enter_context(
+                    Buzzer(desk.buzzer, initial_value=None, pin_factory=pin_factory)
+                )
                 if desk.buzzer
                 else None
             )
@@ -93,8 +100,15 @@ class DeskPins:
             self.led.value = 1 if on else 0
 
     def close(self) -> None:
-        """Release every pin, even if one fails to let go; safe to call twice."""
+        """Release every pin; safe to call again after a failure (gpiozero's close is
+        idempotent). One that fails to let go does not keep the others: all are tried, then
+        the first failure is raised, so the owner can try again before claiming the pins."""
+        failure: Exception | None = None
         for device in (self.button, self.led, self.rgb, self.buzzer):
             if device is not None:
-                with contextlib.suppress(Exception):  # a failing pin must not keep the rest
+                try:
                     device.close()
+                except Exception as error:  # noqa: BLE001 - raised below, after the rest
+                    failure = failure or error
+        if failure is not None:
+            raise failure

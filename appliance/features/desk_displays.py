@@ -248,8 +248,12 @@ class DeskGpio:
         self._on_press = on_press
         self._pin_factory = pin_factory
         self.pins: DeskPins | None = None
+        self._unreleased: DeskPins | None = None
 
     async def run(self, report_ok: Callable[[], None]) -> NoReturn:
+        if self._unreleased is not None:  # pins a failure could not release: first those
+            self._unreleased.close()
+            self._unreleased = None
         pins = DeskPins(self.desk, self._on_press, self._pin_factory)
         self.pins = pins
         try:
@@ -269,7 +273,11 @@ class DeskGpio:
                         pins.phase(lit)
         finally:
             self.pins = None
-            pins.close()
+            try:
+                pins.close()
+            except Exception:
+                self._unreleased = pins  # released on the next try, before new ones are claimed
+                raise
 
 
 def desk_reports(

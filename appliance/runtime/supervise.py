@@ -53,12 +53,19 @@ async def supervise(
             error: BaseException = RuntimeError("stopped by itself")
         except asyncio.CancelledError:
             raise
-        except Exception as failure:  # noqa: BLE001 - an optional output's failure is its own
+        except Exception as failure:  # an optional output's failure is its own
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                # Stopping: a part whose clean-up failed must not swallow the cancellation.
+                raise asyncio.CancelledError from failure
             error = failure
         message = describe(error)
         if outputs.error(name, message):  # news: logged once, not once per retry
             expected = isinstance(error, OSError)
             log.error("%s: %s (retried)", name, message, exc_info=None if expected else error)
+        # Not kept while waiting: its traceback holds what the part had made (a half-made
+        # device still claiming its pin), which the retry must find released.
+        del error
         if on_failure is not None:
             on_failure()
         if loop.time() - started >= HEALTHY_AFTER_S:
