@@ -273,11 +273,43 @@ async def test_a_restarted_bridge_takes_over_todays_counts(
                 lambda: (seen.queue("borger") or {}).get("today", {}).get("offered") == 5, "5"
             )
         async with bridging(config) as again:
-            await until(lambda: again.pbx.today["borger"].offered == 5, what="counts taken over")
+            await until(lambda: again.pbx.counts("borger").offered == 5, what="counts taken over")
             asterisk.replay(EVENING.split("; Three more")[0])  # two more joins... and more
             await seen.until(
                 lambda: (seen.queue("borger") or {})["today"]["offered"] == 8, "counting on"
             )
+
+
+async def test_calls_counted_before_the_retained_counts_arrive_are_kept_with_them(
+    own_broker: Mosquitto, topics: Topics, asterisk: FakeAsterisk, tmp_path: Path
+) -> None:
+    config = bridge_config(own_broker, topics, asterisk, tmp_path)
+    async with watching(own_broker, topics) as seen, bridging(config):
+        await seen.until(lambda: seen.feed == "online", "the feed online")
+        asterisk.replay(EVENING)
+        await seen.until(
+            lambda: (seen.queue("borger") or {}).get("today", {}).get("offered") == 5, "5"
+        )
+    own_broker.stop()  # the restarted bridge finds Asterisk first, the broker later
+    async with bridging(config) as again:
+        await until(lambda: again.ami_error == "", what="AMI followed")
+        asterisk.replay(EVENING.split("; Three more")[0])  # 3 calls, before any retained state
+        await until(lambda: again.pbx.today["borger"].offered == 3, what="three counted")
+        own_broker.start()
+        async with watching(own_broker, topics) as seen:
+            await until(lambda: again.pbx.counts("borger").offered == 8, what="5 taken over + 3")
+            await seen.until(
+                lambda: (seen.queue("borger") or {}).get("today", {}).get("offered") == 8, "8"
+            )
+        # Reconnecting, the bridge sees its own 8 again: no seed any more, nothing doubled.
+        own_broker.stop()
+        own_broker.start()
+        async with watching(own_broker, topics) as seen:
+            await seen.until(lambda: seen.feed == "online", "online again")
+            await seen.until(
+                lambda: (seen.queue("borger") or {}).get("today", {}).get("offered") == 8, "8"
+            )
+            assert again.pbx.counts("borger").offered == 8
 
 
 async def test_a_desk_press_pauses_the_member_in_asterisk(

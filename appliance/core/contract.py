@@ -91,6 +91,19 @@ class DayCounts:
     def is_empty(self) -> bool:
         return self == DayCounts(self.day)
 
+    def plus(self, other: DayCounts) -> DayCounts:
+        """Both tallies of one day together (counts from before a restart, and since)."""
+        return DayCounts(
+            self.day,
+            offered=self.offered + other.offered,
+            answered=self.answered + other.answered,
+            abandoned=self.abandoned + other.abandoned,
+            short_abandoned=self.short_abandoned + other.short_abandoned,
+            answered_within_sl=self.answered_within_sl + other.answered_within_sl,
+            wait_answered_s=self.wait_answered_s + other.wait_answered_s,
+            talk_s=self.talk_s + other.talk_s,
+        )
+
     def today(self, sl_threshold_s: float) -> Today:
         return Today(
             date=self.day,

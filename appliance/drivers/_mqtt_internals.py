@@ -139,10 +139,17 @@ class HookedClient(aiomqtt.Client):
       the event loop's thread, in order; the iterator then only waits for the end.
     """
 
-    def __init__(self, *args: Any, handler: MessageHandler, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        handler: MessageHandler,
+        retained_handler: MessageHandler | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._client._on_message_filtered = _NoFilteredCallbacks()  # type: ignore[no-untyped-call]
         self._handler = handler
+        self._retained_handler = retained_handler or handler
         self._acknowledgements: dict[int, ReasonCode] = {}
 
     def _on_socket_open(self, client: paho.Client, userdata: Any, sock: Any) -> None:
@@ -151,7 +158,10 @@ class HookedClient(aiomqtt.Client):
 
     def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
         try:
-            self._handler(message.topic, bytes(message.payload))
+            # The retain flag is set only on what the broker kept from before we subscribed,
+            # never on the echo of a live publish: a publisher can tell its own past state.
+            handler = self._retained_handler if message.retain else self._handler
+            handler(message.topic, bytes(message.payload))
         except Exception:  # a bug in a handler must not cost the connection
             log.exception("message on %s not handled", message.topic)
 

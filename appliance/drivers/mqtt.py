@@ -105,6 +105,7 @@ class MqttLink:
         client_id: str,
         subscriptions: Sequence[str],
         on_message: MessageHandler,
+        on_retained: MessageHandler | None = None,
         on_connection: ConnectionHandler | None = None,
         availability_topic: str | None = None,
         is_available: Callable[[], bool] = lambda: True,
@@ -115,6 +116,7 @@ class MqttLink:
         self._client_id = client_id
         self._subscriptions = list(subscriptions)
         self._on_message = on_message
+        self._on_retained = on_retained  # None: retained messages go to on_message too
         self._on_connection = on_connection or (lambda _up, _why: None)
         self._availability = availability_topic
         self._is_available = is_available  # a bridge is only "online" while its PBX is
@@ -132,6 +134,12 @@ class MqttLink:
     @property
     def connected(self) -> bool:
         return self._client is not None
+
+    @property
+    def subscribed(self) -> bool:
+        """Connected, and the broker has taken the subscriptions (its retained messages
+        for them are on their way, ahead of anything published from now on)."""
+        return self._ready.is_set()
 
     @property
     def protocol(self) -> aiomqtt.ProtocolVersion:
@@ -165,6 +173,7 @@ class MqttLink:
             timeout=self._timeout,
             tls_context=_tls_context(self._config),
             handler=self._on_message,
+            retained_handler=self._on_retained,
             **persistent,
         )
 

@@ -67,6 +67,7 @@ class AsteriskBridge:
             client_id=f"hotline-bridge-{socket.gethostname()[:40]}",
             subscriptions=[*self.topics.phone_system_subscriptions(), self.topics.queue("+")],
             on_message=self._on_message,
+            on_retained=self._on_retained,
             on_connection=self._on_connection,
             availability_topic=self.topics.system_status,
             is_available=lambda: self._ami is not None,
@@ -149,6 +150,14 @@ class AsteriskBridge:
         event = decode(self.topics, topic, payload)
         if isinstance(event, SetRequestUpdate):
             self._requests.put_nowait(event)
+        # A live queue state is our own, seen again: never a seed for today's counts.
+
+    def _on_retained(self, topic: str, payload: bytes) -> None:
+        """What the broker kept: requests made while we were away, and our states from
+        before a restart, which carry today's counts so far."""
+        event = decode(self.topics, topic, payload)
+        if isinstance(event, SetRequestUpdate):
+            self._requests.put_nowait(event)
         elif isinstance(event, QueueUpdate) and event.state and event.state.today:
             self._take_over_counts(event.queue, event.state.today)
 
@@ -183,7 +192,9 @@ class AsteriskBridge:
             if loop.time() >= next_heartbeat:
                 next_heartbeat = loop.time() + heartbeat_s
                 self._pending.queues |= set(self.config.queues)
-            if self.link.connected and self._pending:
+            # Not before the subscriptions are in: a state published sooner would replace the
+            # retained one from before a restart, and today's counts in it, unseen.
+            if self.link.subscribed and self._pending:
                 await self._publish()
             if self.link.connected:
                 await self._announce()

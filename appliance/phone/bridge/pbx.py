@@ -101,7 +101,10 @@ class Pbx:
         self.callers: dict[str, dict[str, Waiting]] = {name: {} for name in self.queue_ids}
         self.members: dict[str, Member] = {}
         self.day: date = now.astimezone(self._zone).date()
+        # Counted by this process since it started; `seeds` are the counts the bridge had
+        # published before a restart (taken once from the broker). Published: both added.
         self.today: dict[str, DayCounts] = {name: DayCounts(self.day) for name in self.queue_ids}
+        self.seeds: dict[str, DayCounts | None] = dict.fromkeys(self.queue_ids)
 
     # --- identity -----------------------------------------------------------------------
 
@@ -137,6 +140,7 @@ class Pbx:
             return Changes()
         self.day = day
         self.today = {name: DayCounts(self.day) for name in self.queue_ids}
+        self.seeds = dict.fromkeys(self.queue_ids)  # yesterday's are no seeds for today
         return Changes(queues=set(self.queue_ids.values()))
 
     def apply(self, event: Fields, now: datetime) -> Changes:
@@ -256,12 +260,22 @@ class Pbx:
         return changes
 
     def seed_today(self, queue_id: str, today: Today) -> bool:
-        """Take over counts this bridge published before a restart, for the same day."""
+        """Take over counts this bridge published before a restart, for the same day.
+
+        Taken once per queue and day, and added to what this process counted itself: calls
+        counted before the broker's retained state arrived are neither lost nor doubled,
+        and the bridge's own later states (seen again after a reconnect) are not seeds.
+        """
         for name, queue in self.queue_ids.items():
-            if queue == queue_id and today.date == self.day and self.today[name].is_empty():
-                self.today[name] = DayCounts.from_today(today)
-                return not self.today[name].is_empty()
+            if queue == queue_id and today.date == self.day and self.seeds[name] is None:
+                self.seeds[name] = DayCounts.from_today(today)
+                return not self.seeds[name].is_empty()  # type: ignore[union-attr]
         return False
+
+    def counts(self, name: str) -> DayCounts:
+        """Today's counts as published: the seed from before a restart, plus our own."""
+        seed, own = self.seeds[name], self.today[name]
+        return own if seed is None else seed.plus(own)
 
     # --- contract payloads --------------------------------------------------------------
 
@@ -337,7 +351,7 @@ class Pbx:
                 for uniqueid, waiting in list(callers.items())[:MAX_CALLERS]
             ),
             agents=counts,
-            today=self.today[name].today(self._config.stats.sl_threshold_s),
+            today=self.counts(name).today(self._config.stats.sl_threshold_s),
         )
 
 
