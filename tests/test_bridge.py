@@ -261,6 +261,20 @@ async def test_an_ami_outage_takes_the_feed_offline_until_it_is_back(
         assert asterisk.logins == 2
 
 
+async def test_a_frozen_asterisk_is_noticed_by_its_unanswered_ping(
+    broker: Mosquitto, topics: Topics, asterisk: FakeAsterisk, tmp_path: Path
+) -> None:
+    ami = "ping_interval_s = 0.5\nping_timeout_s = 0.5"
+    config = bridge_config(broker, topics, asterisk, tmp_path, ami=ami)
+    async with watching(broker, topics) as seen, bridging(config) as bridge:
+        await seen.until(lambda: seen.feed == "online", "the feed online")
+        asterisk.frozen = True  # TCP open, no answers: only the ping can tell
+        await seen.until(lambda: seen.feed == "offline", "the feed offline", timeout=5)
+        assert "did not answer Ping" in bridge.ami_error
+        asterisk.frozen = False
+        await seen.until(lambda: seen.feed == "online", "back online", timeout=10)
+
+
 async def test_a_restarted_bridge_takes_over_todays_counts(
     broker: Mosquitto, topics: Topics, asterisk: FakeAsterisk, tmp_path: Path
 ) -> None:

@@ -48,6 +48,7 @@ class FakeAsterisk:
         self.actions: list[Message] = []
         self.logins = 0
         self.pause_refusal = ""  # set: QueuePause answers Error with this message
+        self.frozen = False
         self._clients: set[asyncio.StreamWriter] = set()
         self._server: asyncio.Server | None = None
         self._logged_in = asyncio.Condition()
@@ -149,6 +150,8 @@ class FakeAsterisk:
                         continue  # a client sends actions only
                     action = message.fields
                     self.actions.append(action)
+                    if self.frozen:  # a hung Asterisk: the connection stays, nothing answers
+                        continue
                     if action.get("Action", "").lower() == "login":
                         authenticated = await self._login(action, writer)
                     elif not authenticated:
@@ -189,6 +192,8 @@ class FakeAsterisk:
                 self._queue_status(action, writer)
             case "queuepause":
                 self._queue_pause(action, writer)
+            case "ping":
+                self._respond(writer, action, "Success", "", Ping="Pong")
             case "logoff":
                 self._respond(writer, action, "Goodbye", "Thanks for all the fish.")
                 writer.close()

@@ -111,9 +111,23 @@ class AsteriskBridge:
         self._backoff.reset()
         log.info("following Asterisk (%s)", connection.banner)
         self._wake.set()  # the publisher says "online" once the snapshot is out
+        loop = asyncio.get_running_loop()
+        next_snapshot = loop.time() + self.config.stats.snapshot_interval_s
+        ami = self.config.ami
         while True:
-            await asyncio.sleep(self.config.stats.snapshot_interval_s)
-            await self._snapshot(connection)
+            await asyncio.sleep(min(ami.ping_interval_s, max(0.0, next_snapshot - loop.time())))
+            if loop.time() >= next_snapshot:
+                await self._snapshot(connection)
+                next_snapshot = loop.time() + self.config.stats.snapshot_interval_s
+            else:
+                await self._ping(connection)
+
+    async def _ping(self, connection: AmiConnection) -> None:
+        """Asterisk must answer: a frozen one holds the TCP connection and says nothing."""
+        timeout = self.config.ami.ping_timeout_s
+        (answer,) = await connection.action("Ping", timeout_s=timeout)
+        if not is_success(answer):
+            raise AmiError(f"AMI refused Ping: {answer.get('Message', '')}")
 
     async def _snapshot(self, connection: AmiConnection) -> None:
         events = await connection.action("QueueStatus", timeout_s=30.0)
@@ -184,7 +198,10 @@ class AsteriskBridge:
                 timeout = min(timeout, (wrap_up_end - self.now()).total_seconds())
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(max(0.0, timeout)):
-                    await self._wake.wait()
+                    if self._pending and self.link.connected and not self.link.subscribed:
+                        await self.link.wait_connected()  # subscribed: what waits goes out
+                    else:
+                        await self._wake.wait()
             self._wake.clear()
             now = self.now()
             self._changed(self.pbx.end_wrap_ups(now))

@@ -25,6 +25,10 @@ class AmiConfig(Section, frozen=True, kw_only=True):
     username: str
     secret_file: str
     connect_timeout_s: PositiveSeconds = 10.0
+    # A frozen Asterisk keeps its TCP connection open and answers nothing: a Ping this
+    # often, unanswered within ping_timeout_s, takes the feed offline and reconnects.
+    ping_interval_s: PositiveSeconds = 10.0
+    ping_timeout_s: PositiveSeconds = 5.0
     # Contract queue ids a desk's pause applies to; empty: every queue of the member.
     pause_queues: tuple[Identifier, ...] = ()
 
