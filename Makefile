@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit bench soak deb system-test system-deps screenshot oled-references clean
+.PHONY: demo test lint typecheck unit bench soak deb system-test pbx-test system-deps screenshot oled-references clean
 
 demo: $(VENV)/.demo
 	$(BIN)/hotline demo
@@ -19,11 +19,16 @@ typecheck: $(VENV)/.dev
 	$(BIN)/mypy
 
 unit: $(VENV)/.dev
-	$(BIN)/pytest --ignore=tests/system
+	$(BIN)/pytest --ignore=tests/system --ignore=tests/pbx
 
 # The Debian package on a booted Debian bookworm under systemd-nspawn (root; cached root fs).
 system-test: system-deps $(VENV)/.dev
 	$(BIN)/pytest -rs tests/system
+
+# The bridge against a real Asterisk 22 (Debian sid's) in a chroot, real calls through AMI
+# (root; the root file system, about 500 MB, is debootstrapped once and cached).
+pbx-test: system-deps $(VENV)/.dev
+	$(BIN)/pytest -rs tests/pbx
 
 # The package for the Pi (ARCH=amd64 for a PC); wheels for the target fetched now.
 deb: $(VENV)/.dev

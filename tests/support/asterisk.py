@@ -84,8 +84,14 @@ nofork = yes
 enabled = yes
 port = {ami_port}
 bindaddr = 127.0.0.1
-[hotline]
+[hotline]  ; the bridge, with just the rights docs/asterisk.md prescribes
 secret = s3cret
+deny = 0.0.0.0/0.0.0.0
+permit = 127.0.0.1/255.255.255.255
+read = agent,call
+write = agent
+[tester]  ; the test: places calls, hangs up, asks QueueStatus
+secret = t3ster
 read = all
 write = all
 """,
@@ -139,12 +145,12 @@ class Asterisk:
             configs = _configs(self.base, self.ami_port, self.ring_s, self.talk_s)
             for name, text in configs.items():
                 (self.path / "etc" / name).write_text(text)
-        log = (self.path / "console.log").open("ab")
-        self.process = subprocess.Popen(
-            ["chroot", str(self.root), "/usr/sbin/asterisk", "-f", "-n", "-C",
-             f"{self.base}/etc/asterisk.conf"],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        with (self.path / "console.log").open("ab") as log:  # the child keeps its own copy
+            self.process = subprocess.Popen(
+                ["chroot", str(self.root), "/usr/sbin/asterisk", "-f", "-n", "-C",
+                 f"{self.base}/etc/asterisk.conf"],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -154,9 +160,20 @@ class Asterisk:
                 socket.create_connection(("127.0.0.1", self.ami_port), timeout=1) as probe,
             ):
                 if probe.recv(64).startswith(b"Asterisk Call Manager"):
+                    for extension in AGENTS:  # the phones are free (Custom: starts unknown)
+                        self.cli(f"devstate change Custom:{extension} NOT_INUSE")
                     return
             time.sleep(0.1)  # polling a starting server under a deadline
         raise TimeoutError(f"Asterisk's AMI did not come up: {self.console()[-2000:]}")
+
+    def cli(self, command: str) -> str:
+        """A command on Asterisk's own console (`asterisk -rx`)."""
+        done = subprocess.run(
+            ["chroot", str(self.root), "/usr/sbin/asterisk", "-C",
+             f"{self.base}/etc/asterisk.conf", "-rx", command],
+            check=True, capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        return done.stdout
 
     def console(self) -> str:
         path = self.path / "console.log"
