@@ -36,6 +36,10 @@ def pbx() -> Any:
     asterisk.stop()
 
 
+# Asterisk's device states (QueueStatus `Status`) as contract agent states.
+MEMBER_STATES = {"1": "available", "2": "busy", "3": "busy", "6": "ringing", "7": "ringing"}
+
+
 def state(seen: Any, agent: str) -> str | None:
     """The agent's state as last published (None: not yet)."""
     return (seen.agent(agent) or {}).get("state")  # type: ignore[no-any-return]
@@ -159,10 +163,16 @@ async def test_real_calls_become_the_contract_as_asterisk_itself_counts_them(
         async def matches(queue: str = "borger") -> bool:
             asterisk, published = await truth(ami, queue), seen.queue(queue) or {}
             today = published.get("today", {})
+            members = {  # Asterisk's member, as the contract would name its state
+                name: "paused" if m["Paused"] == "1" else MEMBER_STATES.get(m["Status"])
+                for name, m in asterisk["members"].items()
+            }
+            agents = {"Mette": state(seen, "a2101"), "Lars": state(seen, "a2102")}
             return (
                 published.get("waiting") == asterisk["waiting"]
                 and today.get("answered") == asterisk["completed"]
                 and today.get("abandoned") == asterisk["abandoned"]
+                and members == agents
             )
 
         await eventually(matches, "borger as Asterisk counts it")
