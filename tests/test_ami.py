@@ -233,3 +233,21 @@ def test_a_client_session_pairs_answers_with_its_actions() -> None:
     session.forget(late_id)  # timed out: a late answer is nobody's
     session.receive_data(ami.encode(ami.Response({"Response": "Success", "ActionID": late_id})))
     assert session.next_event() is None
+
+
+def test_a_run_that_published_its_counts_takes_no_seed_from_them() -> None:
+    """After midnight, or with no retained state at start, a reconnect brings back this
+    run's own counts as retained: taken as a seed, they would be counted twice."""
+    pbx = Pbx(CONFIG, EVENING_START)
+    for n in range(5):
+        join = {"Event": "QueueCallerJoin", "Queue": "borger", "Uniqueid": f"1.{n}", "Exten": "1"}
+        pbx.apply(join, EVENING_START)
+    own = pbx.queue_state("borger", EVENING_START).today
+    assert own is not None
+    assert own.offered == 5
+    pbx.published.add("borger")  # the bridge published it; the broker now keeps it
+    assert not pbx.seed_today("borger", own)
+    assert pbx.counts("borger").offered == 5
+    fresh = Pbx(CONFIG, EVENING_START)  # a restarted run: the same state is a seed
+    assert fresh.seed_today("borger", own)
+    assert fresh.counts("borger").offered == 5

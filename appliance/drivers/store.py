@@ -214,7 +214,9 @@ class AsyncStore:
         self._store: Store | None = None
 
     async def open(self) -> None:
-        self._store = await self._run_raw(lambda: Store(self._path))
+        """Open the database; once open, a second call (a retry) changes nothing."""
+        if self._store is None:
+            self._store = await self._run_raw(lambda: Store(self._path))
 
     async def _run_raw(self, call: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)

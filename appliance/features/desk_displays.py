@@ -257,11 +257,11 @@ class DeskGpio:
         pins = DeskPins(self.desk, self._on_press, self._pin_factory)
         self.pins = pins
         try:
-            report_ok()
             seen = -1
             while True:
                 seen, light = self._light.version, self._light.value
                 pins.show(light)
+                report_ok()  # claimed and written to: the desk's pins work
                 pattern, lit = BLINKING.get(light), True
                 while True:  # steady: until the light changes; blinking: each half too
                     try:

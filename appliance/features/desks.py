@@ -100,6 +100,7 @@ class Desks:
         )
         self._writing = asyncio.Lock()  # one writer, so each kept write is done once, in order
         self.history_error = ""  # why the last history write failed; "" when all written
+        self._resumed = False
         self.status: Latest[dict[str, DeskStatus]] = Latest(self._statuses())
         hub.add_listener(self._on_event)
 
@@ -288,9 +289,13 @@ class Desks:
                 await self._send(desk)
 
     async def resume(self) -> None:
-        """After a restart: presses recorded without an outcome are taken up again."""
-        if self._store is None:
+        """After a restart: presses recorded without an outcome are taken up again.
+
+        Once per process: a retry of the desks' task must not take this run's own
+        pending presses for leftovers of a crash."""
+        if self._store is None or self._resumed:
             return
+        self._resumed = True
         try:
             unresolved = await self._store.run(lambda store: store.unresolved_presses())
         except Exception as error:  # noqa: BLE001 - a dead disk must not stop the desks

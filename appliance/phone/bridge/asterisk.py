@@ -99,6 +99,11 @@ class AsteriskBridge:
                     await connection.login(ami.username, self.config.secret)
                     await self._session(connection)
             except* (AmiError, OSError) as failure:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    # Stopping as Asterisk went away: 3.11's TaskGroup gave us the error
+                    # instead of the cancellation; the bridge must still stop.
+                    raise asyncio.CancelledError from failure.exceptions[0]
                 self._ami_down(str(failure.exceptions[0]))
             finally:
                 if connection is not None:
@@ -231,6 +236,7 @@ class AsteriskBridge:
             for queue in sorted(pending.queues):
                 state = self.pbx.queue_state(queue, now)
                 await self.link.publish(self.topics.queue(queue), encode(state), retain=True)
+                self.pbx.published.add(queue)  # from now on the retained state is ours
                 pending.queues.discard(queue)
         except NotConnectedError:
             self._changed(pending)  # sent again after the reconnect

@@ -105,6 +105,9 @@ class Pbx:
         # published before a restart (taken once from the broker). Published: both added.
         self.today: dict[str, DayCounts] = {name: DayCounts(self.day) for name in self.queue_ids}
         self.seeds: dict[str, DayCounts | None] = dict.fromkeys(self.queue_ids)
+        # Queues (contract ids) this run has published today: what the broker keeps of them
+        # from then on is this run's own count, never a seed (a reconnect resends it).
+        self.published: set[str] = set()
 
     # --- identity -----------------------------------------------------------------------
 
@@ -141,6 +144,7 @@ class Pbx:
         self.day = day
         self.today = {name: DayCounts(self.day) for name in self.queue_ids}
         self.seeds = dict.fromkeys(self.queue_ids)  # yesterday's are no seeds for today
+        self.published = set()
         return Changes(queues=set(self.queue_ids.values()))
 
     def apply(self, event: Fields, now: datetime) -> Changes:
@@ -267,7 +271,12 @@ class Pbx:
         and the bridge's own later states (seen again after a reconnect) are not seeds.
         """
         for name, queue in self.queue_ids.items():
-            if queue == queue_id and today.date == self.day and self.seeds[name] is None:
+            if (
+                queue == queue_id
+                and today.date == self.day
+                and self.seeds[name] is None
+                and queue not in self.published
+            ):
                 self.seeds[name] = DayCounts.from_today(today)
                 return not self.seeds[name].is_empty()  # type: ignore[union-attr]
         return False
