@@ -28,6 +28,8 @@ MODULES = (
     "func_logic.so",  # IF()
     "func_callerid.so",
     "res_musiconhold.so",
+    "bridge_simple.so",  # two channels talking: without it a connected call ends at once
+    "codec_ulaw.so",
 )
 
 
@@ -104,6 +106,7 @@ TALK_S = {talk_s}
 
 [callers]  ; Local/<dialled number>@callers, Originated: the caller waits in the queue
 exten => _X.,1,Set(QUEUE=${{IF($["${{EXTEN:0:1}}" = "2"]?erhverv:borger)}})
+ same => n,Answer()
  same => n,Queue(${{QUEUE}},r)
  same => n,Hangup()
 

@@ -203,7 +203,9 @@ class AsteriskBridge:
                 timeout = min(timeout, (wrap_up_end - self.now()).total_seconds())
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(max(0.0, timeout)):
-                    if self._pending and self.link.connected and not self.link.subscribed:
+                    if self._pending and self.link.subscribed:
+                        pass  # something waits to go out, and it can: no waiting
+                    elif self._pending and self.link.connected:
                         await self.link.wait_connected()  # subscribed: what waits goes out
                     else:
                         await self._wake.wait()
