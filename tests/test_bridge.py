@@ -28,6 +28,7 @@ from tests.test_desks import desk_config, fake_oled, press
 
 EVENING = (Path(__file__).parent / "transcripts" / "asterisk-evening.ami").read_text()
 METTE, LARS = "PJSIP/2101", "PJSIP/2102"
+QUEUE_NAMES = {"borger": "Digital hotline – borgere", "erhverv": "Digital hotline – erhverv"}
 
 
 @pytest.fixture
@@ -44,15 +45,21 @@ async def asterisk() -> AsyncIterator[FakeAsterisk]:
 def bridge_config(
     broker: Mosquitto,
     topics: Topics,
-    asterisk: FakeAsterisk,
+    asterisk: Any,  # the fake, or a real one: anything with the AMI's `port`
     tmp_path: Path,
     *,
     ami: str = "",
     snapshot_interval_s: float = 600,
     heartbeat_s: float = 15,
+    members: tuple[str, str] = (METTE, LARS),
+    queues: tuple[str, ...] = ("borger",),
 ) -> BridgeConfig:
     secret = tmp_path / "ami.secret"
     secret.write_text("s3cret\n")
+    sections = "".join(
+        f'[queues.{queue}]\nasterisk = "{queue}"\nname = "{QUEUE_NAMES[queue]}"\n\n'
+        for queue in queues
+    )
     return parse_bridge_config(f"""
 [ami]
 port = {asterisk.port}
@@ -70,19 +77,16 @@ short_abandon_s = 5
 snapshot_interval_s = {snapshot_interval_s}
 heartbeat_s = {heartbeat_s}
 
-[queues.borger]
-asterisk = "borger"
-name = "Digital hotline – borgere"
-
+{sections}
 [[agents]]
-interface = "{METTE}"
+interface = "{members[0]}"
 agent = "a2101"
 name = "Mette Jensen"
 site = "favrskov"
 extension = "2101"
 
 [[agents]]
-interface = "{LARS}"
+interface = "{members[1]}"
 agent = "a2102"
 name = "Lars Nielsen"
 site = "aarhus"

@@ -17,10 +17,10 @@ import pytest
 
 from appliance.core.contract import Topics
 from appliance.phone.bridge.ami import AmiConnection, Message
-from appliance.phone.bridge.config import BridgeConfig, parse_bridge_config
+from appliance.phone.bridge.config import BridgeConfig
 from tests.support.asterisk import Asterisk
 from tests.support.mosquitto import Mosquitto
-from tests.test_bridge import bridging, watching
+from tests.test_bridge import bridge_config, bridging, watching
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="Asterisk runs in a chroot: needs root"),
@@ -48,49 +48,16 @@ def state(seen: Any, agent: str) -> str | None:
 def config(
     broker: Mosquitto, topics: Topics, pbx: Asterisk, tmp_path: Path, ami: str = ""
 ) -> BridgeConfig:
-    secret = tmp_path / "ami.secret"
-    secret.write_text("s3cret\n")
-    return parse_bridge_config(f"""
-[ami]
-port = {pbx.ami_port}
-username = "hotline"
-secret_file = "{secret}"
-{ami}
-
-[mqtt]
-url = "{broker.url}"
-prefix = "{topics.prefix}"
-
-[stats]
-snapshot_interval_s = 600
-heartbeat_s = 15
-
-[queues.borger]
-asterisk = "borger"
-name = "Digital hotline – borgere"
-
-[queues.erhverv]
-asterisk = "erhverv"
-name = "Digital hotline – erhverv"
-
-[[agents]]
-interface = "Local/2101@agents/n"
-agent = "a2101"
-name = "Mette Jensen"
-site = "favrskov"
-extension = "2101"
-
-[[agents]]
-interface = "Local/2102@agents/n"
-agent = "a2102"
-name = "Lars Nielsen"
-site = "aarhus"
-extension = "2102"
-
-[callers.dids]
-"89401751" = "751"
-"89401710" = "710"
-""")
+    """The tests' bridge.toml, for the real Asterisk's queues and Local-channel members."""
+    return bridge_config(
+        broker,
+        topics,
+        pbx,
+        tmp_path,
+        ami=ami,
+        members=("Local/2101@agents/n", "Local/2102@agents/n"),
+        queues=("borger", "erhverv"),
+    )
 
 
 @contextlib.asynccontextmanager

@@ -137,6 +137,11 @@ class Asterisk:
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
+    def port(self) -> int:
+        """The AMI's port (the name the bridge tests' config helper asks for)."""
+        return self.ami_port
+
+    @property
     def path(self) -> Path:
         return self.root / self.base.lstrip("/")
 
