@@ -33,7 +33,7 @@ def pbx() -> Any:
     asterisk = Asterisk("bridge", ring_s=1.0, talk_s=3.0)
     asterisk.start()
     yield asterisk
-    asterisk.stop()
+    asterisk.remove()
 
 
 # Asterisk's device states (QueueStatus `Status`) as contract agent states.

@@ -206,3 +206,8 @@ class Asterisk:
             self.process.kill()
             self.process.wait()
         self.process = None
+
+    def remove(self) -> None:
+        """Stop, and take this Asterisk's directory out of the cached root."""
+        self.stop()
+        shutil.rmtree(self.path, ignore_errors=True)
