@@ -7,6 +7,7 @@ Nothing malformed gets further than this module.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -93,16 +94,9 @@ class DayCounts:
 
     def plus(self, other: DayCounts) -> DayCounts:
         """Both tallies of one day together (counts from before a restart, and since)."""
-        return DayCounts(
-            self.day,
-            offered=self.offered + other.offered,
-            answered=self.answered + other.answered,
-            abandoned=self.abandoned + other.abandoned,
-            short_abandoned=self.short_abandoned + other.short_abandoned,
-            answered_within_sl=self.answered_within_sl + other.answered_within_sl,
-            wait_answered_s=self.wait_answered_s + other.wait_answered_s,
-            talk_s=self.talk_s + other.talk_s,
-        )
+        counts = [f.name for f in dataclasses.fields(self) if f.name != "day"]
+        summed = {name: getattr(self, name) + getattr(other, name) for name in counts}
+        return DayCounts(self.day, **summed)
 
     def today(self, sl_threshold_s: float) -> Today:
         return Today(

@@ -23,9 +23,6 @@ class Outputs:
         self.failures[name] = self.failures.get(name, 0) + 1
         return news
 
-    def remove(self, name: str) -> None:
-        self.states.pop(name, None)
-
 
 @dataclass(frozen=True, slots=True)
 class HealthReport:

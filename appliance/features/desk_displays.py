@@ -153,11 +153,10 @@ class DeskDisplays:
 
 @dataclass(frozen=True, slots=True)
 class Frame:
-    """What an OLED shows now: the picture, its lines of text, and when it was drawn."""
+    """What an OLED shows now: the picture and its lines of text."""
 
     image: Image.Image
     lines: tuple[str, ...]
-    size: tuple[int, int]
 
 
 class OledOutput:
@@ -220,7 +219,7 @@ class OledOutput:
                 drawn_bytes = picture
                 self.frames += 1
                 lines = desk_texts(model).lines(device.size[1])
-                self.shown = Frame(image, lines, device.size)
+                self.shown = Frame(image, lines)
                 report_ok()
             wake_in = min(shift_in, quiet_for if quiet_for > 0 else math.inf)
             with contextlib.suppress(TimeoutError):
@@ -313,7 +312,7 @@ def desk_reports(
                 if screen is None
                 else {
                     "oled": screen.config.name,
-                    "size": list(shown.size) if shown else None,
+                    "size": list(shown.image.size) if shown else None,
                     "lines": list(shown.lines) if shown else [],
                     "frames": screen.frames,
                 },

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 from appliance import __version__
 from appliance.core.board import feed_state, longest_wait_s, shown_queues
 from appliance.core.health import HealthReport, Outputs
+from appliance.core.plausible import Implausible
 from appliance.features.hub import BoardHub
 
 
@@ -69,7 +72,7 @@ def prometheus_text(
         "# HELP hotline_values_implausible_total Values kept but shown as unknown, by kind.",
         "# TYPE hotline_values_implausible_total counter",
     ]
-    for kind in ("agent_times", "today_counts"):
+    for kind in get_args(Implausible):
         lines.append(f'hotline_values_implausible_total{{kind="{kind}"}} {hub.implausible[kind]}')
     if outputs is not None:
         lines += [

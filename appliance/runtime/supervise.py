@@ -41,7 +41,6 @@ async def supervise(
     outputs: Outputs,
     *,
     backoff: Backoff | None = None,
-    on_failure: Callable[[], None] | None = None,
 ) -> NoReturn:
     """Run `run()` for ever: each time it fails (or returns), report it and start it again."""
     backoff = backoff or Backoff(first_s=1.0, cap_s=60.0)
@@ -66,8 +65,6 @@ async def supervise(
         # Not kept while waiting: its traceback holds what the part had made (a half-made
         # device still claiming its pin), which the retry must find released.
         del error
-        if on_failure is not None:
-            on_failure()
         if loop.time() - started >= HEALTHY_AFTER_S:
             backoff.reset()
         await asyncio.sleep(backoff.next_delay())

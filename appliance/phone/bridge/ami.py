@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import NoReturn
 
 from appliance.core.errors import HotlineError
-from appliance.phone.bridge.ami_protocol import ActionDone, Banner, ClientSession, Event
+from appliance.phone.bridge.ami_protocol import ActionDone, Banner, ClientSession, Event, Response
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ class AmiError(HotlineError, ConnectionError):
 
 
 def is_success(response: Message) -> bool:
-    return response.get("Response", "").lower() in ("success", "follows", "goodbye")
+    return Response(response).success
 
 
 class AmiConnection:
