@@ -198,6 +198,9 @@ class DesksConfig(Section, frozen=True, kw_only=True):
 class WebConfig(Section, frozen=True, kw_only=True):
     listen: str = "0.0.0.0:8080"
     language: Literal["da", "en"] = "da"
+    # What the TVs show: queues beside the agents, queues only, or agents only. A TV's
+    # URL may ask for another (`/?layout=queues`), so one appliance can drive two TVs.
+    layout: Literal["auto", "queues", "agents"] = "auto"
     admin_token_file: str = ""  # the bearer token for POST /api/desks/{desk}/press
     # Networks that may see the boards ("192.168.10.0/24"); empty: everyone. This
     # machine (the kiosk) always may.

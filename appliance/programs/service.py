@@ -262,6 +262,7 @@ class Appliance:
                     self.clock.now().astimezone(self.hub.board.value.rules.timezone).date()
                 ),
                 language=web.language,
+                layout=web.layout,
                 title=self.config.site.name or "Digital hotline",
                 allow_from=tuple(ipaddress.ip_network(n, strict=False) for n in web.allow_from),
             )

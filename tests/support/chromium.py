@@ -82,6 +82,18 @@ class Page:
         )
         return result.get("result", {}).get("value")
 
+    async def settle(self) -> None:
+        """Until the page has drawn two frames: resize handlers and layout have run."""
+        frames = "new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+        await self.send("Runtime.evaluate", {"expression": frames, "awaitPromise": True})
+
+    async def viewport(self, width: int, height: int, scale: float = 1) -> None:
+        await self.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": scale, "mobile": False},
+        )
+        await self.settle()
+
     async def wait_for(self, expression: str, timeout_s: float = 10.0) -> Any:
         """Poll `expression` until it is truthy; the last value is in the error otherwise."""
         value = None
@@ -96,8 +108,14 @@ class Page:
     async def goto(self, url: str) -> None:
         await self.send("Page.navigate", {"url": url})
 
-    async def screenshot(self, path: Path) -> None:
-        result = await self.send("Page.captureScreenshot", {"format": "png"})
+    async def screenshot(self, path: Path, width: int | None = None) -> None:
+        """A PNG of the page; `width` shrinks it to that many pixels across."""
+        params: dict[str, Any] = {"format": "png"}
+        if width is not None:
+            size = await self.evaluate("[innerWidth, innerHeight]")
+            params["clip"] = {"x": 0, "y": 0, "width": size[0], "height": size[1],
+                              "scale": width / size[0]}  # fmt: skip
+        result = await self.send("Page.captureScreenshot", params)
         path.write_bytes(base64.b64decode(result["data"]))
 
 
@@ -135,15 +153,7 @@ async def chromium_page(width: int = 1920, height: int = 1080) -> AsyncIterator[
                     try:
                         for domain in ("Page", "Runtime", "Log"):
                             await page.send(f"{domain}.enable")
-                        await page.send(
-                            "Emulation.setDeviceMetricsOverride",
-                            {
-                                "width": width,
-                                "height": height,
-                                "deviceScaleFactor": 1,
-                                "mobile": False,
-                            },
-                        )
+                        await page.viewport(width, height)
                         yield page
                     finally:
                         reader.cancel()

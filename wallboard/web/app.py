@@ -71,6 +71,7 @@ class WebDeps:
     desk_frame: DeskFrame | None = None
     admin_token: str | None = None
     language: Literal["da", "en"] = "da"
+    layout: Literal["auto", "queues", "agents"] = "auto"
     title: str = "Digital hotline"
     allow_from: tuple[IPNetwork, ...] = ()  # empty: everyone may look
 
@@ -114,6 +115,7 @@ def _page(deps: WebDeps, name: str) -> str:
     # JSON in a <script> block: "</" would end the block, so every "<" is escaped.
     table = json.dumps(dict(words(deps.language)), ensure_ascii=False).replace("<", "\\u003c")
     page = template.replace("{{lang}}", deps.language).replace("{{title}}", title)
+    page = page.replace("{{layout}}", deps.layout)
     return page.replace("{{words}}", table)
 
 

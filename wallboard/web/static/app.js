@@ -65,9 +65,13 @@ function figure(kind, label, value) {
 function renderQueue(queue) {
   const card = el("article", "queue " + (queue.stale ? "stale" : queue.level || "ok"));
   card.dataset.queue = queue.queue;
-  card.append(el("div", "queue-name", queue.name));
+  const inner = el("div", "card");
+  card.append(inner);
+  inner.append(el("div", "queue-name", queue.name));
+  const side = el("div", "side");
+  inner.append(side);
   if (queue.stale) {
-    card.append(el("div", "nodata", T.no_data));
+    inner.append(el("div", "nodata", T.no_data));
   } else {
     const counts = el("div", "counts");
     for (const key of ["available", "busy", "paused"]) {
@@ -77,10 +81,14 @@ function renderQueue(queue) {
       line.append(el("b", "", String(n)), document.createTextNode(" " + T["count_" + key]));
       counts.append(line);
     }
-    const longest = figure("longest", T.longest, fmtDuration(queue.longest_wait_s));
-    longest.querySelector(".value").dataset.base = queue.longest_wait_s;
-    longest.querySelector(".value").dataset.ticking = queue.waiting > 0 ? "1" : "";
-    card.append(counts, figure("waiting", T.waiting, String(queue.waiting)), longest);
+    side.append(counts);
+    const longest = figure("longest", T.longest, "");
+    const value = longest.querySelector(".value");
+    value.dataset.base = queue.longest_wait_s;
+    value.dataset.ticking = queue.waiting > 0 ? "1" : "";
+    inner.append(figure("waiting", T.waiting, String(queue.waiting)), longest);
+    showDuration(value, queue.longest_wait_s);
+    fitFigures(inner);
   }
   const today = el("div", "today");
   const t = queue.today;
@@ -95,8 +103,32 @@ function renderQueue(queue) {
     item.append(el("b", "", value));
     today.append(item);
   }
-  card.append(today);
+  inner.append(today);
   return card;
+}
+
+// The two figures' width in em of the page's bold face (digits 0.7 em, a colon 0.4 em):
+// the card sizes them to fill their share of its width, however many digits they have.
+function figureEms(text) {
+  let ems = 0;
+  for (const c of text) ems += c === ":" ? 0.4 : 0.7;
+  return ems;
+}
+
+function fitFigures(card) {
+  const values = [...card.querySelectorAll(".figure .value")].map((v) => v.textContent);
+  const ems = Math.max(2.5, figureEms(values.join(""))).toFixed(1);
+  if (card.style.getPropertyValue("--figure-em") !== ems) card.style.setProperty("--figure-em", ems);
+}
+
+// A wait grows a digit at 10 minutes and two at an hour: the figures are resized then.
+function showDuration(node, seconds) {
+  const text = fmtDuration(seconds);
+  if (node.textContent === text) return;
+  const longer = node.textContent.length !== text.length;
+  node.textContent = text;
+  const card = longer ? node.closest(".card") : null;
+  if (card) fitFigures(card);
 }
 
 function renderAgent(agent) {
@@ -139,10 +171,9 @@ function render() {
   const queues = document.getElementById("queues");
   queues.replaceChildren(...(board.queues.length ? board.queues.map(renderQueue)
     : [el("div", "empty", T.no_queues)]));
-  const agents = document.getElementById("agents");
   document.getElementById("agents-title").textContent = `${T.agents_title} (${board.agents.length})`;
-  agents.replaceChildren(...(board.agents.length ? board.agents.map(renderAgent)
-    : [el("li", "empty", T.no_agents)]));
+  layoutQueues();
+  layoutAgents();
 
   const ticker = document.getElementById("ticker");
   const text = board.ticker.map((m) => m.text).join("   •   ");
@@ -157,6 +188,146 @@ function render() {
   tick();
 }
 
+// The room's layout: `?layout=` on the TV's URL, else the appliance's `[web] layout`.
+const LAYOUTS = ["auto", "queues", "agents"];
+const asked = new URLSearchParams(location.search).get("layout");
+if (LAYOUTS.includes(asked)) document.body.dataset.layout = asked;
+if (!LAYOUTS.includes(document.body.dataset.layout)) document.body.dataset.layout = "auto";
+
+// The big figures' size in a card w×h, as style.css sets it (wide and squarer cards).
+function figureSize(width, height, ems) {
+  return width / height >= 2.4 ? Math.min(0.54 * height, 0.58 * width / ems)
+    : Math.min(0.42 * height, 0.86 * width / ems);
+}
+
+// The columns of queue cards: near the biggest digits possible (within 12 %), the
+// grid whose cards are least stretched, which leaves their names and counts bigger too.
+function layoutQueues() {
+  const queues = document.getElementById("queues");
+  const n = Math.max(1, board.queues.length);
+  const width = queues.clientWidth, height = queues.clientHeight;
+  const ems = Math.max(2.5, ...board.queues.map((q) =>
+    figureEms(String(q.waiting) + fmtDuration(q.longest_wait_s || 0))));
+  const options = [];
+  for (let columns = 1; columns <= n; columns++) {
+    const cardWidth = width / columns, cardHeight = height / Math.ceil(n / columns);
+    options.push({ columns, size: figureSize(cardWidth, cardHeight, ems),
+      stretch: Math.abs(Math.log(cardWidth / cardHeight / 1.8)) });
+  }
+  const biggest = Math.max(...options.map((o) => o.size));
+  const near = options.filter((o) => o.size >= 0.88 * biggest);
+  near.sort((a, b) => a.stretch - b.stretch);
+  queues.style.setProperty("--columns", near[0].columns);
+}
+
+// Agents: all of them at the largest size and fewest columns that hold everyone; if even
+// the smallest size in every column that fits cannot, pages that turn within 30 s.
+const AGENT_SCALES = [1, 0.85, 0.72];
+const COLUMN_MIN_EM = 25; // "Anne-Mette K.", its state and a time side by side
+const PAGE_CYCLE_MS = 30000;
+const PAGE_MAX_MS = 10000;
+let agentPage = 0;
+let agentPages = 1;
+let pageTimer = null;
+
+function rem() { return parseFloat(getComputedStyle(document.documentElement).fontSize); }
+
+function layoutAgents() {
+  const panel = document.getElementById("agents-panel");
+  const list = document.getElementById("agents");
+  const all = board.agents;
+  const main = document.getElementById("main");
+  main.classList.toggle("many-agents", all.length > 12);
+  if (getComputedStyle(panel).display === "none") return;
+  if (!all.length) {
+    setAgentPages(1);
+    list.style.setProperty("--rows", 1000);
+    list.replaceChildren(el("li", "empty", T.no_agents));
+    return;
+  }
+  let chosen = null;
+  for (const scale of AGENT_SCALES) {
+    list.style.setProperty("--agent-scale", scale);
+    list.replaceChildren(renderAgent(all[0]));
+    const rowHeight = list.firstChild.getBoundingClientRect().height;
+    const rows = Math.max(1, Math.floor(list.clientHeight / rowHeight));
+    const maxColumns = Math.max(1, Math.floor(list.clientWidth / (COLUMN_MIN_EM * scale * rem())));
+    const columns = Math.ceil(all.length / rows);
+    chosen = { scale, rows, columns: Math.min(columns, maxColumns) };
+    if (columns <= maxColumns) break;
+  }
+  list.style.setProperty("--agent-scale", chosen.scale);
+  list.style.setProperty("--rows", chosen.rows);
+  list.style.setProperty("--agent-columns", chosen.columns);
+  const perPage = chosen.rows * chosen.columns;
+  setAgentPages(Math.ceil(all.length / perPage));
+  const first = agentPage * perPage;
+  list.replaceChildren(...all.slice(first, first + perPage).map(renderAgent));
+  for (const row of list.children) fitAgent(row);
+}
+
+// Names whole, or as people shorten them: "Anne-Mette K.", then "Anne-Mette"; never cut.
+function shortNames(name) {
+  const words = name.trim().split(/\s+/);
+  if (words.length < 2) return [];
+  const last = words[words.length - 1];
+  return [`${words[0]} ${last[0]}.`, words[0]];
+}
+
+// Measured on the text itself: scrollWidth rounds, and a bold name can spill half a pixel.
+function overflows(node) {
+  const range = document.createRange();
+  range.selectNodeContents(node);
+  return range.getBoundingClientRect().width > node.getBoundingClientRect().width + 0.25;
+}
+
+function fitAgent(row) {
+  const name = row.querySelector(".name");
+  for (const shorter of shortNames(name.textContent)) {
+    if (!overflows(name)) break;
+    name.title = name.dataset.full = name.dataset.full || name.textContent;
+    name.textContent = shorter;
+  }
+  for (let size = 1.7; overflows(name) && size > 1.05; size -= 0.1) name.style.fontSize = size.toFixed(1) + "em";
+  // A long pause reason loses its last words, then itself: the state word stays.
+  const state = row.querySelector(".state");
+  if (overflows(state) && row.classList.contains("wrap_up")) state.textContent = T.state_wrap_up_short;
+  while (overflows(state) && state.textContent.includes(" – ")) {
+    const words = state.textContent.replace(/ …$/, "").split(" ");
+    words.pop();
+    state.textContent = words.join(" ").endsWith("–") ? words.slice(0, -1).join(" ")
+      : words.join(" ") + " …";
+  }
+}
+
+function setAgentPages(pages) {
+  const panel = document.getElementById("agents-panel");
+  agentPages = pages;
+  if (agentPage >= pages) agentPage = 0;
+  const periodMs = Math.min(PAGE_MAX_MS, Math.floor(PAGE_CYCLE_MS / pages));
+  panel.dataset.pages = pages;
+  panel.dataset.page = agentPage;
+  panel.dataset.pageMs = periodMs;
+  document.getElementById("agents-page").textContent = pages > 1 ? `${agentPage + 1}/${pages}` : "";
+  if (pages > 1 && pageTimer === null) pageTimer = setInterval(turnAgentsPage, periodMs);
+  if (pages <= 1 && pageTimer !== null) { clearInterval(pageTimer); pageTimer = null; }
+}
+
+function turnAgentsPage() {
+  agentPage = (agentPage + 1) % agentPages;
+  if (board) { layoutAgents(); tick(); }
+}
+
+// For tests and kiosks: turn the agents' page now instead of waiting for the timer.
+window.wallboard = { turnAgentsPage };
+
+let resizeQueued = false;
+window.addEventListener("resize", () => {
+  if (resizeQueued || !board) return;
+  resizeQueued = true;
+  requestAnimationFrame(() => { resizeQueued = false; layoutQueues(); layoutAgents(); tick(); });
+});
+
 // Once a second: clocks, and the waits that keep growing between messages.
 function tick() {
   if (!board) return;
@@ -169,7 +340,7 @@ function tick() {
   if (!connected) return; // frozen numbers, under a banner that says so
   const grown = elapsed();
   for (const node of document.querySelectorAll("[data-ticking='1']")) {
-    node.textContent = fmtDuration(Number(node.dataset.base) + grown);
+    showDuration(node, Number(node.dataset.base) + grown);
   }
   if (performance.now() - receivedAt > QUIET_LIMIT_MS && socket) socket.close();
 }
@@ -199,7 +370,7 @@ function drawCurves() {
     const old = card.querySelector(".spark");
     if (old) old.remove();
     const points = curves[card.dataset.queue];
-    if (points && !card.classList.contains("stale")) card.append(sparkline(points));
+    if (points && !card.classList.contains("stale")) card.querySelector(".side").append(sparkline(points));
   }
 }
 

@@ -1,0 +1,156 @@
+"""Boards made to order (1 to 6 queues, any number of agents, long Danish names) and a
+wallboard server that shows exactly the board it is given: the page under every screen
+size without a broker or a simulator in between.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Literal
+
+from aiohttp import web
+
+from appliance.core.contract import AgentCounts, AgentStateName
+from appliance.core.health import HealthReport
+from appliance.runtime.latest import Latest
+from tests.support.mosquitto import free_port
+from wallboard.view import AgentView, BoardView, QueueView, TickerView, TodayView, encode_view
+from wallboard.web.app import FANOUT, WebDeps, create_app
+
+QUEUE_NAMES = (
+    "Borgerservice",
+    "Erhverv og foreninger",
+    "MitID og NemLog-in",
+    "Digital Post",
+    "Sundhed og omsorg",
+    "Børn og skole",
+)
+# Real shapes of Danish names: double first names, two surnames, a long single one.
+AGENT_NAMES = (
+    "Anne-Mette Søgaard Kristensen",
+    "Mette Jensen",
+    "Jens Peter Østergaard Nielsen",
+    "Sofie Kjærsgaard",
+    "Mads Bøgh Andersen",
+    "Lærke Holm",
+    "Christoffer Vestergaard",
+    "Ida Marie Bech Thomsen",
+    "Ole Hansen",
+    "Karen-Margrethe Frederiksen",
+    "Frederik Munk Rasmussen",
+    "Aase Poulsen",
+)
+FIRST_NAMES = ("Signe", "Rasmus", "Birgitte", "Henrik", "Camilla", "Søren", "Pia", "Niels")
+SURNAMES = ("Mortensen", "Lund", "Skovgaard Møller", "Dahl", "Kjeldsen", "Iversen", "Ravn")
+
+
+def agent_name(index: int) -> str:
+    """The named ones first, then everyday names, all different."""
+    if index < len(AGENT_NAMES):
+        return AGENT_NAMES[index]
+    index -= len(AGENT_NAMES)
+    first = FIRST_NAMES[index % len(FIRST_NAMES)]
+    return f"{first} {SURNAMES[(index // len(FIRST_NAMES) + index) % len(SURNAMES)]}"
+
+
+STATES: tuple[AgentStateName, ...] = ("available", "busy", "wrap_up", "paused", "ringing")
+REASONS = ("Frokost", "Møde med borgerservicechefen om aftenens vagtplan", "Kursus")
+LONG_TICKER = (
+    "Personalemøde kl. 21.30 i kantinen – husk at sætte pause inden · "
+    "Digital Post er nede hos leverandøren indtil kl. 20, henvis til borger.dk · "
+    "Husk at logge ud af telefonen, når vagten slutter"
+)
+
+
+TODAY = TodayView(
+    offered=431, answered=402, abandoned=29, sl_pct=87.3, abandon_pct=6.7, asa_s=48.0, aht_s=312.0
+)
+
+
+def board(queues: int, agents: int, ticker: str = LONG_TICKER) -> BoardView:
+    """A live board: the queues filling up, the agents in every state."""
+    queue_views = [
+        QueueView(
+            queue=f"q{index}",
+            name=QUEUE_NAMES[index % len(QUEUE_NAMES)],
+            waiting=(3, 12, 0, 7, 24, 1)[index % 6],
+            longest_wait_s=(142, 754, 0, 3725, 2999, 61)[index % 6],
+            level=("ok", "critical", "ok", "warn", "critical", "ok")[index % 6],  # type: ignore[arg-type]
+            stale=False,
+            agents=AgentCounts(logged_in=9, available=2, busy=4, wrap_up=1, paused=2),
+            today=TODAY,
+        )
+        for index in range(queues)
+    ]
+    agent_views = [
+        AgentView(
+            agent=f"a{index}",
+            name=agent_name(index),
+            site="aarhus",
+            state=STATES[index % len(STATES)],
+            reason=REASONS[index % len(REASONS)]
+            if STATES[index % len(STATES)] == "paused"
+            else None,
+            in_state_s=(index * 97) % 4000,
+        )
+        for index in range(agents)
+    ]
+    return BoardView(
+        site="aarhus",
+        site_name="Aarhus",
+        generated_at="2026-12-01T19:42:10+01:00",
+        feed="live",
+        open=True,
+        next_open=None,
+        queues=queue_views,
+        agents=agent_views,
+        ticker=[TickerView(ticker, "info")] if ticker else [],
+    )
+
+
+@dataclass
+class BoardServer:
+    """The wallboard's own web app, fed by `show()` instead of the broker."""
+
+    views: Latest[bytes]
+    url: str
+
+    def show(self, view: BoardView) -> None:
+        self.views.publish(encode_view(view))
+
+
+def _healthy() -> HealthReport:
+    return HealthReport(True, [], {})
+
+
+@contextlib.asynccontextmanager
+async def board_server(
+    first: BoardView, layout: Literal["auto", "queues", "agents"] = "auto"
+) -> AsyncIterator[BoardServer]:
+    views = Latest(encode_view(first))
+    app = create_app(
+        WebDeps(
+            views=views,
+            render_board=lambda: views.value,
+            health=_healthy,
+            metrics=lambda: "",
+            layout=layout,
+            title="Digital hotline",
+        )
+    )
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+    await runner.setup()
+    port = free_port()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    fanout = asyncio.create_task(app[FANOUT].run())
+    try:
+        yield BoardServer(views, f"http://127.0.0.1:{port}/")
+    finally:
+        fanout.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await fanout
+        await runner.cleanup()
