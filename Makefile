@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit bench soak deb system-test pbx-test system-deps screenshot oled-references clean
+.PHONY: demo test lint typecheck unit bench soak deb system-test pbx-test system-deps screenshot screens oled-references clean
 
 demo: $(VENV)/.demo
 	$(BIN)/hotline demo
@@ -52,6 +52,10 @@ screenshot: system-deps $(VENV)/.dev
 	$(BIN)/python -m tests.support.screenshot docs/wallboard.png \
 		--message "Personalemøde kl. 21.30 i kantinen – husk at sætte pause inden" \
 		--sign docs/sign.png --demo-page docs/demo.png
+
+# The wallboard on the screens a centre has (the boards tests/test_screens.py checks).
+screens: system-deps $(VENV)/.dev
+	$(BIN)/python -m tests.support.screens docs/screens
 
 # Deliberately separate: the test run compares with these and never rewrites them.
 oled-references: $(VENV)/.dev

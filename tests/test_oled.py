@@ -19,8 +19,10 @@ from appliance.runtime.backoff import Backoff
 from appliance.runtime.latest import Latest
 from appliance.runtime.supervise import supervise
 from tests.conftest import until
-from tests.support.oled_cases import CASES, SIZES, reference_path, render
+from tests.support.oled_cases import BASE, CASES, SIZES, reference_path, render
 from tests.support.tasks import beside
+from wallboard.desk.fit import ELLIPSIS, SMALLEST_PX
+from wallboard.desk.screen import PORTRAIT_SMALLEST_PX, desk_texts, draw_desk, layout_desk
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -33,6 +35,54 @@ def test_layout_matches_its_reference_image(case: str, size: str) -> None:
     assert drawn.size == reference.size
     difference = ImageChops.difference(drawn.convert("RGB"), reference.convert("RGB"))
     assert difference.getbbox() is None, f"{case} at {size} differs from {path.name}"
+
+
+def _within(inner: tuple[int, int, int, int], outer: tuple[int, int, int, int]) -> bool:
+    return (
+        outer[0] <= inner[0]
+        and outer[1] <= inner[1]
+        and inner[2] <= outer[2]
+        and inner[3] <= outer[3]
+    )
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("case", CASES)
+def test_no_line_is_clipped(case: str, size: str) -> None:
+    """Every line inside the screen (less the burn-in pixel), inside its box, apart from
+    the others, legible, and whole or shortened at a word; and the pixels say the same."""
+    (width, height), mode = SIZES[size]
+    screen = replace(BASE, **CASES[case])  # type: ignore[arg-type]
+    placed = layout_desk(desk_texts(screen), (width, height))
+    assert placed, "nothing on the screen"
+    smallest = PORTRAIT_SMALLEST_PX if height > width else SMALLEST_PX
+    texts = desk_texts(screen)
+    said = " ".join((*texts.lines(height), texts.middle)).split()
+    for line in placed:
+        left, top, right, bottom = line.ink
+        inside = (0, 0, width - 1, height - 1)
+        assert _within((left, top, right, bottom), inside), f"{line.text!r} off the screen"
+        box = line.box
+        assert _within(line.ink, (box.x, box.y, box.x + box.width, box.y + box.height)), (
+            f"{line.text!r} outside its box"
+        )
+        assert line.size >= smallest, f"{line.text!r} at {line.size} px"
+        words = line.text.removesuffix(ELLIPSIS).split()
+        assert all(word in said for word in words), f"{line.text!r}: a word cut"
+    for index, one in enumerate(placed):
+        for other in placed[index + 1 :]:
+            assert not _overlap(one.ink, other.ink), f"{one.text!r} overlaps {other.text!r}"
+    # The pixels: all lit ones inside the inks, and none lost at the wandered offset.
+    still = draw_desk(screen, (width, height), mode).convert("L")
+    wandered = draw_desk(screen, (width, height), mode, (1, 1)).convert("L")
+    lit = still.getbbox()
+    assert lit is not None
+    assert _within(lit, (0, 0, width - 1, height - 1)), f"lit up to {lit}"
+    assert sum(still.histogram()[1:]) == sum(wandered.histogram()[1:]), "pixels lost at (1, 1)"
 
 
 class RecordingSerial:

@@ -136,6 +136,12 @@ async def test_every_screen_every_board() -> None:
                 for screen in SCREENS:
                     await page.viewport(screen.width, screen.height, screen.scale)
                     found += await problems_on(page, screen, queues, agents)
+        # A banner takes room from a board already shown: the page lays itself out again.
+        await page.viewport(1366, 768)
+        server.show(board(3, 30, feed="stale"))
+        await page.wait_for("!document.getElementById('banner').hidden")
+        await page.settle()
+        found += [f"with a banner: {p}" for p in await problems_on(page, Screen(1366, 768), 3, 30)]
         assert page.exceptions == []
     assert found == [], "\n".join(found)
 

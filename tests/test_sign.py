@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import aiomqtt
 import msgspec
+from PIL import Image
 
 from appliance.core.config import SignConfig
 from appliance.core.contract import Topics
@@ -19,8 +21,10 @@ from tests.conftest import make_config, running
 from tests.support import payloads
 from tests.support.mosquitto import Mosquitto
 from wallboard.sign import alpha
+from wallboard.sign.font5x7 import GLYPHS, HEIGHT, WIDTH
 from wallboard.sign.layout import SignStyle, frame_changes, sign_frame
-from wallboard.sign.memory import SignMemory
+from wallboard.sign.memory import Line, Screen, SignMemory
+from wallboard.sign.picture import DOT, OFF, ROW_DOTS, sign_png
 from wallboard.view import BoardView
 
 STYLE = SignStyle(layout=SignConfig().layout, colours=SignConfig().colours)
@@ -207,3 +211,37 @@ async def test_the_emulator_also_listens_on_tcp_for_socket_urls(
         listening.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await listening
+
+
+def _read_sign(png: bytes, columns: int, rows: int) -> list[str]:
+    """The text a picture of the sign shows, read back dot by dot against the 5×7 font."""
+    picture = Image.open(io.BytesIO(png)).convert("RGB")
+    shapes = {dots: character for character, dots in GLYPHS.items()}
+
+    def lit(x: int, y: int) -> bool:
+        centre = DOT + x * DOT + (DOT - 2) // 2, DOT + y * DOT + (DOT - 2) // 2
+        return picture.getpixel(centre) != OFF
+
+    text = []
+    for row in range(rows):
+        line = ""
+        for column in range(columns):
+            cell = tuple(
+                "".join(
+                    "#" if lit(column * 6 + x, row * ROW_DOTS + y) else "." for x in range(WIDTH)
+                )
+                for y in range(HEIGHT)
+            )
+            line += shapes.get(cell, "¿")
+        text.append(line.rstrip())
+    return text
+
+
+def test_the_sign_picture_is_drawn_in_the_signs_own_dots() -> None:
+    """docs/sign.png and the demo's sign: every letter in the 5×7 font, read back."""
+    lines = ("3 VENTER 12:34", "SAMTALE 4 · PAUSE 2", "ÆBLE/ØL (Å) 87%")
+    screen = Screen(label="A", mode="hold", position="fill", lines=tuple(Line(t) for t in lines))
+    assert _read_sign(sign_png(screen, columns=20), 20, 3) == list(lines)
+    # Small letters and accents show as the capitals the sign has; nothing is left out.
+    lower = Screen(label="A", mode="hold", position="fill", lines=(Line("Mødé?"), Line("~")))
+    assert _read_sign(sign_png(lower, columns=8), 8, 2) == ["MØDE?", "?"]

@@ -70,7 +70,7 @@ TODAY = TodayView(
 )
 
 
-def board(queues: int, agents: int, ticker: str = LONG_TICKER) -> BoardView:
+def board(queues: int, agents: int, ticker: str = LONG_TICKER, feed: str = "live") -> BoardView:
     """A live board: the queues filling up, the agents in every state."""
     queue_views = [
         QueueView(
@@ -102,7 +102,7 @@ def board(queues: int, agents: int, ticker: str = LONG_TICKER) -> BoardView:
         site="aarhus",
         site_name="Aarhus",
         generated_at="2026-12-01T19:42:10+01:00",
-        feed="live",
+        feed=feed,
         open=True,
         next_open=None,
         queues=queue_views,

@@ -36,8 +36,23 @@ CASES = {
     "closed": {"open": False, "next_open": "2026-11-29T18:30+01:00"},
     "refused": {"message": "Intet svar fra telefonsystemet"},
     "no-agent": {"agent_name": None, "state": None, "waiting": 0},
+    "long": {
+        "waiting": 124,
+        "longest_wait_s": 3725,
+        "reason": "Møde med borgerservicechefen",
+        "in_state_s": 5000,
+        "message": "Sidste ledige i køen – hold knappen inde for at gå på pause",
+    },
+    "wrap-up": {"state": "wrap_up", "in_state_s": 30, "waiting": 12, "longest_wait_s": 754},
 }
-SIZES = {"128x64": ((128, 64), "1"), "128x32": ((128, 32), "1"), "256x64": ((256, 64), "RGB")}
+# The sizes as the device reports them: a 128×64 turned on its side (rotate = 1) is 64×128.
+SIZES = {
+    "128x64": ((128, 64), "1"),
+    "128x32": ((128, 32), "1"),
+    "256x64": ((256, 64), "RGB"),
+    "64x128": ((64, 128), "1"),
+    "32x128": ((32, 128), "1"),
+}
 
 
 def render(case: str, size: str) -> Image.Image:

@@ -10,14 +10,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
+from wallboard.desk.fit import (
+    SMALLEST_PX,
+    Box,
+    Placed,
+    fit_block,
+    fit_line,
+    largest_size,
+    place,
+    shorten,
+)
 from wallboard.words import state_word, weekday
 from wallboard.words import words as table
-
-Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,16 +46,6 @@ class DeskScreen:
     language: str = "da"
 
 
-@cache
-def font(size: int, bold: bool = False) -> Font:
-    name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
-    try:
-        # BASIC layout: Danish text needs no shaping, and HarfBuzz costs ~1 MB resident.
-        return ImageFont.truetype(name, size, layout_engine=ImageFont.Layout.BASIC)
-    except OSError:
-        return ImageFont.load_default(size)
-
-
 def _duration(seconds: float) -> str:
     whole = int(seconds)
     if whole >= 3600:
@@ -58,22 +55,6 @@ def _duration(seconds: float) -> str:
 
 def _minutes(seconds: float | None) -> str:
     return "– min" if seconds is None else f"{int(seconds // 60)} min"
-
-
-def _fit(pen: ImageDraw.ImageDraw, text: str, width: int, size: int, bold: bool = False) -> Font:
-    """The largest font up to `size` in which `text` fits `width` pixels."""
-    # Width grows in step with the size, so one measurement says where to start looking:
-    # a face or two opened instead of one per size tried (each one maps the font file and
-    # keeps what it touched resident, ~0.2 MB a face).
-    measured = pen.textlength(text, font=font(size, bold))
-    if measured > width:
-        size = min(size - 1, int(size * width / measured) + 1)
-    while size > 7:
-        candidate = font(size, bold)
-        if pen.textlength(text, font=candidate) <= width:
-            return candidate
-        size -= 1
-    return font(7, bold)
 
 
 def _closed_text(screen: DeskScreen, words: Mapping[str, str]) -> str:
@@ -92,9 +73,14 @@ class DeskTexts:
     waiting: str  # the number of waiting callers
     waiting_label: str
     wait: str  # the longest wait, "–" when nobody waits
-    middle: str  # the agent's confirmed state and time in it
+    state: str  # the agent's confirmed state ("PAUSE Frokost"), or that there is none
+    in_state: str  # how long in it ("5 min"); empty without an agent
     bottom: str  # the clock, when the desk opens, or what the desk has to say
     bottom_speaks: bool = False  # the bottom line is a message or a pending request
+
+    @property
+    def middle(self) -> str:
+        return f"{self.state}  {self.in_state}" if self.in_state else self.state
 
     def lines(self, height: int) -> tuple[str, ...]:
         """The lines as a screen `height` pixels high shows them, top first."""
@@ -117,12 +103,12 @@ def desk_texts(screen: DeskScreen) -> DeskTexts:
     elif not screen.live:
         headline = words["no_data"].upper()
     if screen.agent_name is None:
-        middle = words["desk_no_agent"]
+        state, in_state = words["desk_no_agent"], ""
     else:
         state = state_word(screen.language, screen.state or "", short=True).upper()
         if screen.state == "paused" and screen.reason:
             state += f" {screen.reason}"
-        middle = f"{state}  {_minutes(screen.in_state_s)}"
+        in_state = _minutes(screen.in_state_s)
     speaks = bool(screen.pending or screen.message)
     if screen.pending:
         bottom = words["desk_pending"]
@@ -133,57 +119,112 @@ def desk_texts(screen: DeskScreen) -> DeskTexts:
         waiting=str(screen.waiting),
         waiting_label=words["desk_waiting"],
         wait=_duration(screen.longest_wait_s) if screen.waiting else "–",
-        middle=middle,
+        state=state,
+        in_state=in_state,
         bottom=bottom,
         bottom_speaks=speaks,
     )
+
+
+def layout_desk(texts: DeskTexts, size: tuple[int, int]) -> list[Placed]:
+    """Every line on a screen of `size` pixels, placed so that none is clipped."""
+    # One pixel right and below stays dark: the picture wanders by it against burn-in.
+    width, height = size[0] - 1, size[1] - 1
+    if height > width * 3 // 2:
+        return _portrait(texts, width, height)
+    top = Box(0, 0, width, height * 3 // 5 if height <= 40 else height // 2)
+    rest = height - top.height - 1
+    if height <= 40:  # 128×32: the queue, and one line under it
+        lower = top.below(rest)
+        speaks = fit_block(texts.lower, lower) if texts.bottom_speaks else _agent(texts, lower)
+        return [*_queue(texts, top), *speaks]
+    middle = top.below(rest // 2)
+    bottom = middle.below(rest - middle.height - 1)
+    if texts.bottom_speaks and largest_size(texts.bottom, bottom.width, bottom.height, False) < 10:
+        # A message too long for the bottom line takes the agent's line too, for a while.
+        return [*_queue(texts, top), *fit_block(texts.bottom, top.below(rest), max_lines=3)]
+    return [*_queue(texts, top), *_agent(texts, middle), *fit_block(texts.bottom, bottom)]
+
+
+def _queue(texts: DeskTexts, box: Box) -> list[Placed]:
+    """The waiting callers, big, then the word and the longest wait: beside each other on
+    a low screen, the word over the wait on a taller one."""
+    if texts.headline:
+        return fit_block(texts.headline, box, bold=True, max_lines=2)
+    number = fit_line(texts.waiting, Box(box.x, box.y, box.width // 2, box.height), bold=True)
+    if number is None:
+        return fit_block(f"{texts.waiting} {texts.wait}", box, bold=True)
+    gap = max(4, box.height // 6)
+    left = number.ink[2] + gap
+    column = Box(left, box.y, box.x + box.width - left, box.height)
+    if box.height < 24:
+        wait = fit_line(texts.wait, column, bold=True, right=True)
+        room = Box(left, box.y + box.height // 3, (wait.x if wait else column.x + column.width)
+                   - gap - left, box.height - box.height // 3)  # fmt: skip
+        label = fit_line(texts.waiting_label, room, most=box.height // 2)
+        return [number, *(line for line in (label, wait) if line)]
+    label_box = Box(column.x, column.y, column.width, column.height * 2 // 5)
+    label = fit_line(texts.waiting_label, label_box, most=max(SMALLEST_PX, box.height // 3))
+    wait_box = label_box.below(column.height - label_box.height - 1) if label else column
+    wait = fit_line(texts.wait, wait_box, bold=True)
+    return [number, *(line for line in (label, wait) if line)]
+
+
+def _agent(texts: DeskTexts, box: Box) -> list[Placed]:
+    """The agent's state and, at the right, how long: shortened, the time is kept."""
+    whole = fit_line(texts.middle, box, bold=True)
+    if whole is not None or not texts.in_state:
+        return [whole] if whole else fit_block(texts.state, box, bold=True)
+    time = fit_line(texts.in_state, box, bold=True, most=SMALLEST_PX + 2, right=True)
+    if time is None:
+        return fit_block(texts.state, box, bold=True)
+    room = Box(box.x, box.y, time.x - box.x - 4, box.height)
+    state = fit_line(texts.state, room, bold=True, most=time.size)
+    if state is None:
+        state = place(shorten(texts.state, room.width, time.size, True), room, time.size, True)
+    return [state, time]
+
+
+# A screen on its side is narrow: a line with a long word ("telefonsystemet") at smaller
+# letters rather than shortened. Only the lines that need it get them.
+PORTRAIT_SMALLEST_PX = 6
+
+
+def _portrait(texts: DeskTexts, width: int, height: int) -> list[Placed]:
+    """A screen turned on its side: the same things, one under the other."""
+    smallest = PORTRAIT_SMALLEST_PX
+    queue = Box(0, 0, width, height * 2 // 5)
+    rest = queue.below(height - queue.height - 1)
+    if texts.headline:
+        placed = fit_block(texts.headline, queue, bold=True, max_lines=2, smallest=smallest)
+    else:
+        number = Box(0, 0, width, queue.height * 3 // 5)
+        wait = number.below(queue.height - number.height - 1)
+        placed = [
+            *fit_block(texts.waiting, number, bold=True, smallest=smallest),
+            *fit_block(texts.wait, wait, bold=True, smallest=smallest),
+        ]
+    if texts.bottom_speaks:
+        return [*placed, *fit_block(texts.bottom, rest, max_lines=5, smallest=smallest)]
+    state = Box(0, rest.y, width, rest.height * 2 // 5)
+    in_state = state.below(rest.height // 5)
+    bottom = in_state.below(rest.y + rest.height - in_state.y - in_state.height - 1)
+    return [
+        *placed,
+        *fit_block(texts.state, state, bold=True, max_lines=2, smallest=smallest),
+        *fit_block(texts.in_state, in_state, smallest=smallest),
+        *fit_block(texts.bottom, bottom, max_lines=2, smallest=smallest),
+    ]
 
 
 def draw_desk(
     screen: DeskScreen, size: tuple[int, int], mode: str = "1", offset: tuple[int, int] = (0, 0)
 ) -> Image.Image:
     """The desk screen at `size`, shifted by `offset` pixels against burn-in."""
-    width, height = size
-    texts = desk_texts(screen)
     image = Image.new(mode, size)
     pen = ImageDraw.Draw(image)
     white = 255 if mode in ("1", "L") else (255, 255, 255)
     dx, dy = offset
-    top = height // 2 if height > 32 else height * 3 // 5
-    # The queue: waiting callers, big; the longest wait beside them.
-    if not screen.open:
-        closed = texts.headline or ""
-        pen.text((dx, dy), closed, fill=white, font=_fit(pen, closed, width, top - 4, True))
-    elif not screen.live:
-        no_data = texts.headline or ""
-        pen.text((dx, dy), no_data, fill=white, font=_fit(pen, no_data, width - 2, top - 6, True))
-    else:
-        number = texts.waiting
-        big = font(top - 2, True)
-        pen.text((dx, dy - 2), number, fill=white, font=big)
-        left = int(pen.textlength(number, font=big)) + 6
-        label_font = font(max(8, top // 4))
-        pen.text((dx + left, dy), texts.waiting_label, fill=white, font=label_font)
-        pen.text(
-            (dx + left, dy + top // 3),
-            texts.wait,
-            fill=white,
-            font=_fit(pen, texts.wait, width - left - 2, top * 2 // 3 - 2, True),
-        )
-    # The agent (the state the phone system confirmed), then what the desk has to say.
-    middle, bottom_text = texts.middle, texts.bottom
-    if height > 32:
-        line = (height - top) // 2
-        pen.text((dx, dy + top), middle, fill=white, font=_fit(pen, middle, width - 2, line, True))
-        pen.text(
-            (dx, dy + top + line),
-            bottom_text,
-            fill=white,
-            font=_fit(pen, bottom_text, width - 2, line - 1),
-        )
-    else:
-        lower = texts.lower
-        pen.text(
-            (dx, dy + top), lower, fill=white, font=_fit(pen, lower, width - 2, height - top - 1)
-        )
+    for placed in layout_desk(desk_texts(screen), size):
+        pen.text((placed.x + dx, placed.y + dy), placed.text, fill=white, font=placed.font)
     return image

@@ -206,6 +206,7 @@ function layoutQueues() {
   const queues = document.getElementById("queues");
   const n = Math.max(1, board.queues.length);
   const width = queues.clientWidth, height = queues.clientHeight;
+  if (!width || !height) return; // not laid out yet: the resize observer comes back
   const ems = Math.max(2.5, ...board.queues.map((q) =>
     figureEms(String(q.waiting) + fmtDuration(q.longest_wait_s || 0))));
   const options = [];
@@ -238,7 +239,7 @@ function layoutAgents() {
   const all = board.agents;
   const main = document.getElementById("main");
   main.classList.toggle("many-agents", all.length > 12);
-  if (getComputedStyle(panel).display === "none") return;
+  if (getComputedStyle(panel).display === "none" || !list.clientHeight) return;
   if (!all.length) {
     setAgentPages(1);
     list.style.setProperty("--rows", 1000);
@@ -321,12 +322,10 @@ function turnAgentsPage() {
 // For tests and kiosks: turn the agents' page now instead of waiting for the timer.
 window.wallboard = { turnAgentsPage };
 
-let resizeQueued = false;
-window.addEventListener("resize", () => {
-  if (resizeQueued || !board) return;
-  resizeQueued = true;
-  requestAnimationFrame(() => { resizeQueued = false; layoutQueues(); layoutAgents(); tick(); });
-});
+// The space changes with the window, and inside it: a banner comes, the ticker goes.
+new ResizeObserver(() => {
+  if (board) { layoutQueues(); layoutAgents(); tick(); }
+}).observe(document.getElementById("main"));
 
 // Once a second: clocks, and the waits that keep growing between messages.
 function tick() {
