@@ -85,6 +85,8 @@ def test_the_issue_example_board() -> None:
             "asa_s": 34.2,
             "aht_s": 245.0,
         },
+        # One message is no arrival rate yet: agents needed unknown, not made up.
+        "staffing": {"needed": None, "serving": 4, "method": "erlang_c", "forecast": None},
     }
     assert view["agents"] == [
         {
@@ -94,6 +96,7 @@ def test_the_issue_example_board() -> None:
             "state": "paused",
             "reason": "Frokost",
             "in_state_s": 308,
+            "scheduled": None,
         }
     ]
     assert view["ticker"] == [{"text": "Personalemøde kl. 21.30", "level": "info"}]

@@ -154,7 +154,7 @@ async def test_a_storm_is_written_in_batches_and_a_failing_disk_not_hammered(
             feed.message(f"agents/s{number}", payloads.agent(f"s{number}"))
             if number % 100 == 0:
                 await asyncio.sleep(0)
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(30):
             while await written() < 2000:
                 await asyncio.sleep(0.02)  # polling the database another thread writes
         assert len(recorder.pending.agent_events) < 1000

@@ -6,12 +6,13 @@ every display shows "no data" for them, never old numbers that look current.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import msgspec
 
 from appliance.core.board import (
     Board,
+    QueueEntry,
     agent_counts,
     agents_on_duty,
     feed_state,
@@ -21,9 +22,13 @@ from appliance.core.board import (
     shown_queues,
     ticker_messages,
 )
-from appliance.core.contract import AgentCounts, AgentStateName, TickerLevel
+from appliance.core.contract import AgentCounts, AgentStateName, Shift, TickerLevel
 from appliance.core.hours import hours_state
 from appliance.core.metrics import Level, today_figures
+from appliance.core.rota import RotaStatus, rota_lines, unscheduled
+from appliance.core.staffing import agents_needed, arrival_rate, closing_forecast
+
+FORECAST_FROM_S = 30 * 60.0  # the closing forecast shows from half an hour before closing
 
 # Order of the agents list: who can take a call first.
 _STATE_ORDER: dict[str, int] = {
@@ -41,6 +46,19 @@ class TodayView(msgspec.Struct, frozen=True):
     aht_s: float | None
 
 
+class ForecastView(msgspec.Struct, frozen=True):
+    closes_at: str  # ISO time of closing
+    waiting_at_close: int  # callers probably still waiting then
+    last_answered_at: str  # ISO time the last of them would be answered
+
+
+class StaffingView(msgspec.Struct, frozen=True):
+    needed: int | None  # agents needed now (Erlang C); None: not enough data yet
+    serving: int  # on the phones: available, ringing, on a call or in wrap-up
+    method: str = "erlang_c"
+    forecast: ForecastView | None = None
+
+
 class QueueView(msgspec.Struct, frozen=True):
     queue: str
     name: str
@@ -50,6 +68,7 @@ class QueueView(msgspec.Struct, frozen=True):
     stale: bool
     agents: AgentCounts | None
     today: TodayView
+    staffing: StaffingView | None = None  # None when the numbers are not live
 
 
 class AgentView(msgspec.Struct, frozen=True):
@@ -59,11 +78,23 @@ class AgentView(msgspec.Struct, frozen=True):
     state: AgentStateName
     reason: str | None
     in_state_s: int | None  # None: the phone system's times could not be believed
+    scheduled: bool | None = None  # on today's rota now; None: no rota for today
 
 
 class TickerView(msgspec.Struct, frozen=True):
     text: str
     level: TickerLevel
+
+
+class ShiftView(msgspec.Struct, frozen=True):
+    agent: str
+    name: str
+    site: str | None
+    role: str  # phone or standby
+    start: str  # "18:30"
+    end: str
+    status: RotaStatus  # on, expected, missing, standby
+    logged_in: bool
 
 
 class BoardView(msgspec.Struct, frozen=True, kw_only=True):
@@ -77,6 +108,7 @@ class BoardView(msgspec.Struct, frozen=True, kw_only=True):
     queues: list[QueueView]
     agents: list[AgentView]
     ticker: list[TickerView]
+    rota: list[ShiftView] | None = None  # today's rota (done shifts left out); None: none
 
 
 def board_view(board: Board, now: float, wall_now: datetime, site_name: str = "") -> BoardView:
@@ -86,11 +118,17 @@ def board_view(board: Board, now: float, wall_now: datetime, site_name: str = ""
     feed = feed_state(board, now)
     feed_live = feed in ("live", "stale")
     hours = hours_state(rules.schedule, wall_now)
+    closes_in = (
+        (hours.next_change - wall_now).total_seconds()
+        if hours.open and hours.next_change is not None
+        else None
+    )
     queues = []
     for entry in shown_queues(board):
         state = entry.state
         live = feed_live and not queue_is_stale(board, entry, now)
         figures = today_figures(state.today, local_now.date())
+        counts = agent_counts(board, entry) if live else None
         queues.append(
             QueueView(
                 queue=state.queue,
@@ -99,7 +137,7 @@ def board_view(board: Board, now: float, wall_now: datetime, site_name: str = ""
                 longest_wait_s=int(longest_wait_s(entry, now)) if live else None,
                 level=queue_level(board, entry, now, hours.open) if live else None,
                 stale=not live,
-                agents=agent_counts(board, entry) if live else None,
+                agents=counts,
                 today=TodayView(
                     figures.offered,
                     figures.answered,
@@ -109,25 +147,37 @@ def board_view(board: Board, now: float, wall_now: datetime, site_name: str = ""
                     figures.asa_s,
                     figures.aht_s,
                 ),
+                staffing=None
+                if counts is None
+                else _staffing(
+                    board,
+                    entry,
+                    counts,
+                    handle_s=figures.aht_s,
+                    wall_now=wall_now,
+                    closes_in_s=closes_in,
+                ),
             )
         )
-    agents = (
-        sorted(
-            (
-                AgentView(
-                    agent=entry.state.agent,
-                    name=entry.state.name or entry.state.agent,
-                    site=entry.state.site,
-                    state=entry.state.state,
-                    reason=entry.state.reason if entry.state.state == "paused" else None,
-                    in_state_s=_whole(entry.in_state_s(now)),
-                )
-                for entry in agents_on_duty(board)
-            ),
-            key=lambda agent: (_STATE_ORDER.get(agent.state, 9), agent.name, agent.agent),
-        )
-        if feed_live
-        else []
+    rota = board.rotas.get(local_now.date())
+    grace = timedelta(minutes=rules.staffing.grace_min)
+    on_duty = list(agents_on_duty(board)) if feed_live else []
+    everyone = [entry.state for entry in board.agents.values()]
+    off_rota = unscheduled(rota.shifts, everyone, wall_now, grace) if rota else set()
+    agents = sorted(
+        (
+            AgentView(
+                agent=entry.state.agent,
+                name=entry.state.name or entry.state.agent,
+                site=entry.state.site,
+                state=entry.state.state,
+                reason=entry.state.reason if entry.state.state == "paused" else None,
+                in_state_s=_whole(entry.in_state_s(now)),
+                scheduled=None if rota is None else entry.state.agent not in off_rota,
+            )
+            for entry in on_duty
+        ),
+        key=lambda agent: (_STATE_ORDER.get(agent.state, 9), agent.name, agent.agent),
     )
     return BoardView(
         site=rules.site,
@@ -143,7 +193,69 @@ def board_view(board: Board, now: float, wall_now: datetime, site_name: str = ""
         queues=queues,
         agents=agents,
         ticker=[TickerView(m.text, m.level) for m in ticker_messages(board, wall_now)],
+        rota=None if rota is None else _shifts(board, rota.shifts, wall_now, grace),
     )
+
+
+def _staffing(
+    board: Board,
+    entry: QueueEntry,
+    counts: AgentCounts,
+    *,
+    handle_s: float | None,
+    wall_now: datetime,
+    closes_in_s: float | None,
+) -> StaffingView:
+    """Agents needed now, beside those on the phones; near closing, the forecast."""
+    staffing = board.rules.staffing
+    rate = arrival_rate(entry.arrivals)
+    serving = counts.available + counts.ringing + counts.busy + counts.wrap_up
+    needed = None
+    if rate is not None and handle_s:
+        target = staffing.sl_target_pct / 100.0
+        needed = agents_needed(rate, handle_s, target, staffing.sl_threshold_s)
+    forecast = None
+    if closes_in_s is not None and closes_in_s <= FORECAST_FROM_S and handle_s:
+        estimate = closing_forecast(
+            entry.state.waiting, rate or 0.0, serving, handle_s, closes_in_s
+        )
+        if estimate is not None:
+            zone = board.rules.timezone
+            closes = wall_now + timedelta(seconds=closes_in_s)
+            last = closes + timedelta(seconds=estimate.clear_after_close_s)
+            forecast = ForecastView(
+                closes.astimezone(zone).isoformat(timespec="minutes"),
+                estimate.waiting_at_close,
+                last.astimezone(zone).isoformat(timespec="minutes"),
+            )
+    return StaffingView(needed, serving, forecast=forecast)
+
+
+def _shifts(
+    board: Board, shifts: tuple[Shift, ...], wall_now: datetime, grace: timedelta
+) -> list[ShiftView]:
+    zone = board.rules.timezone
+    everyone = [entry.state for entry in board.agents.values()]
+    views = []
+    for line in rota_lines(shifts, everyone, wall_now, grace):
+        if line.status == "done":
+            continue
+        shift = line.shift
+        known = board.agents.get(shift.agent)
+        views.append(
+            ShiftView(
+                agent=shift.agent,
+                name=shift.name
+                or (known.state.name if known and known.state.name else shift.agent),
+                site=shift.site or (known.state.site if known else None),
+                role=shift.role,
+                start=f"{shift.start.astimezone(zone):%H:%M}",
+                end=f"{shift.end.astimezone(zone):%H:%M}",
+                status=line.status,
+                logged_in=line.logged_in,
+            )
+        )
+    return views
 
 
 def _whole(seconds: float | None) -> int | None:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from immutables import Map
 
-from appliance.core.config import AlarmsConfig, Config, build_schedule
+from appliance.core.config import AlarmsConfig, Config, StaffingConfig, build_schedule
 from appliance.core.contract import (
     AGENT_STATES,
     AgentCounts,
@@ -25,13 +25,17 @@ from appliance.core.contract import (
     FeedStatus,
     QueueState,
     QueueUpdate,
+    Rota,
+    RotaUpdate,
     TickerMessage,
     TickerUpdate,
 )
 from appliance.core.hours import Schedule, hours_state
 from appliance.core.metrics import Level, alarm_level, level_deadlines
+from appliance.core.staffing import keep_samples
 
 FeedState = Literal["live", "stale", "offline", "disconnected"]
+K = TypeVar("K")
 V = TypeVar("V")
 
 
@@ -60,6 +64,7 @@ class BoardRules:
     stale_after_s: float = 90.0
     alarms: AlarmsConfig = field(default_factory=AlarmsConfig)
     schedule: Schedule = field(default_factory=Schedule.always_open)
+    staffing: StaffingConfig = field(default_factory=StaffingConfig)
 
     @classmethod
     def from_config(cls, config: Config, today: date) -> BoardRules:
@@ -71,6 +76,7 @@ class BoardRules:
             stale_after_s=config.mqtt.stale_after_s,
             alarms=config.alarms,
             schedule=schedule,
+            staffing=config.staffing,
         )
 
     @property
@@ -85,6 +91,8 @@ class BoardRules:
 class QueueEntry:
     state: QueueState
     received: float  # monotonic time of arrival: ages are measured on our own clock
+    # (monotonic time, calls offered today) over the last half hour: the arrival rate
+    arrivals: tuple[tuple[float, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,9 +125,11 @@ class Board:
     agents: Map[str, AgentEntry] = field(default_factory=_empty)
     ticker: Map[str, TickerMessage] = field(default_factory=_empty)
     last_message: float | None = None  # monotonic time of the last phone-system message
+    # The supervisors' rotas by day (v1.1); not the phone system's, so not "news" of it.
+    rotas: Map[date, Rota] = field(default_factory=Map)
 
 
-def _put(mapping: Map[str, V], key: str, value: V | None) -> Map[str, V]:
+def _put(mapping: Map[K, V], key: K, value: V | None) -> Map[K, V]:
     """The mapping with `key` set or removed; a persistent map shares the rest."""
     if value is None:
         return mapping.delete(key) if key in mapping else mapping
@@ -138,12 +148,19 @@ def fold(board: Board, event: BoardEvent, now: float) -> Board:
             return replace(board, connected=False) if board.connected else board
         case FeedStatus(online=online):
             return Board(
-                rules, board.connected, online, board.queues, board.agents, board.ticker, now
+                rules,
+                board.connected,
+                online,
+                board.queues,
+                board.agents,
+                board.ticker,
+                now,
+                board.rotas,
             )
         case QueueUpdate(queue=queue, state=state):
             if not rules.shows_queue(queue):
                 return board
-            entry = None if state is None else QueueEntry(state, now)
+            entry = None if state is None else _queue_entry(board, state, now)
             return Board(
                 rules,
                 board.connected,
@@ -152,12 +169,20 @@ def fold(board: Board, event: BoardEvent, now: float) -> Board:
                 board.agents,
                 board.ticker,
                 now,
+                board.rotas,
             )
         case AgentUpdate(agent=agent, state=state, times_believed=believed):
             agent_entry = _agent_entry(board, agent, state, now, believed)
             agents = _put(board.agents, agent, agent_entry)
             return Board(
-                rules, board.connected, board.feed_online, board.queues, agents, board.ticker, now
+                rules,
+                board.connected,
+                board.feed_online,
+                board.queues,
+                agents,
+                board.ticker,
+                now,
+                board.rotas,
             )
         case TickerUpdate(target=target, message=message):
             return Board(
@@ -168,8 +193,24 @@ def fold(board: Board, event: BoardEvent, now: float) -> Board:
                 board.agents,
                 _put(board.ticker, target, message),
                 now,
+                board.rotas,
             )
+        case RotaUpdate(day=day, rota=rota):
+            return replace(board, rotas=_put(board.rotas, day, rota))
     return board
+
+
+def _queue_entry(board: Board, state: QueueState, now: float) -> QueueEntry:
+    previous = board.queues.get(state.queue)
+    if state.today is None:
+        return QueueEntry(state, now)
+    same_day = (
+        previous is not None
+        and previous.state.today is not None
+        and previous.state.today.date == state.today.date
+    )
+    samples = previous.arrivals if previous is not None and same_day else ()
+    return QueueEntry(state, now, keep_samples(samples, now, state.today.offered))
 
 
 def _agent_entry(

@@ -195,6 +195,17 @@ class DesksConfig(Section, frozen=True, kw_only=True):
     oled_shift_every_s: Annotated[float, msgspec.Meta(ge=10)] = 180.0
 
 
+class StaffingConfig(Section, frozen=True, kw_only=True):
+    # A phone shift's agent not logged in this long after its start is missing; anyone on
+    # duty this long outside every shift is unscheduled.
+    grace_min: Annotated[int, msgspec.Meta(ge=0, le=120)] = 10
+    # Agents needed now: enough for this share of callers answered within the threshold.
+    sl_target_pct: Annotated[float, msgspec.Meta(gt=0, lt=100)] = 80.0
+    sl_threshold_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 60.0
+    # A queue critical this long calls the standby staff on the rota to their desks.
+    help_after_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 120.0
+
+
 class WebConfig(Section, frozen=True, kw_only=True):
     listen: str = "0.0.0.0:8080"
     language: Literal["da", "en"] = "da"
@@ -230,6 +241,7 @@ class Config(Section, frozen=True, kw_only=True):
     desks: tuple[DeskConfig, ...] = ()
     oled: tuple[OledConfig, ...] = ()
     desk_settings: DesksConfig = DesksConfig()
+    staffing: StaffingConfig = StaffingConfig()
 
 
 # --- checks beyond the shape ----------------------------------------------------------

@@ -147,6 +147,27 @@ class TickerMessage(Payload, frozen=True, kw_only=True):
     expires: Timestamp | None = None
 
 
+ShiftRole = Literal["phone", "standby"]
+MAX_SHIFTS = 500
+
+
+class Shift(msgspec.Struct, frozen=True, kw_only=True):
+    agent: str
+    start: Timestamp
+    end: Timestamp
+    role: ShiftRole = "phone"
+    name: str | None = None
+    site: str | None = None
+
+
+class Rota(Payload, frozen=True, kw_only=True):
+    """v1.1 `{p}/rota/{date}`: who is expected on the phones, and who can be called in."""
+
+    date: date
+    ts: Timestamp
+    shifts: Annotated[tuple[Shift, ...], msgspec.Meta(max_length=MAX_SHIFTS)] = ()
+
+
 class SetRequest(Payload, frozen=True, kw_only=True):
     request_id: str
     agent: str
@@ -209,6 +230,12 @@ class SetRequestUpdate:
 
 
 @dataclass(frozen=True, slots=True)
+class RotaUpdate:
+    day: date
+    rota: Rota | None  # None: the day's rota was removed
+
+
+@dataclass(frozen=True, slots=True)
 class Rejected:
     """A message that was dropped; `reason` is a short, countable category."""
 
@@ -218,7 +245,13 @@ class Rejected:
 
 
 Event: TypeAlias = (
-    FeedStatus | QueueUpdate | AgentUpdate | TickerUpdate | SetResultUpdate | SetRequestUpdate
+    FeedStatus
+    | QueueUpdate
+    | AgentUpdate
+    | TickerUpdate
+    | SetResultUpdate
+    | SetRequestUpdate
+    | RotaUpdate
 )
 
 
@@ -244,6 +277,9 @@ class Topics:
     def messages(self, target: str) -> str:
         return f"{self.prefix}/messages/{target}"
 
+    def rota(self, day: date | str) -> str:
+        return f"{self.prefix}/rota/{day}"
+
     def set_request(self, site: str, agent: str) -> str:
         return f"{self.prefix}/sites/{site}/agents/{agent}/set"
 
@@ -265,6 +301,7 @@ class Topics:
             self.messages("all"),
             self.messages(site),
             self.set_result(site, "+"),
+            self.rota("+"),
         ]
 
     def phone_system_subscriptions(self) -> list[str]:
@@ -289,6 +326,7 @@ _agent_decoder = msgspec.json.Decoder(AgentState)
 _ticker_decoder = msgspec.json.Decoder(TickerMessage)
 _result_decoder = msgspec.json.Decoder(SetResult)
 _request_decoder = msgspec.json.Decoder(SetRequest)
+_rota_decoder = msgspec.json.Decoder(Rota)
 
 
 class _DropError(Exception):
@@ -374,6 +412,29 @@ def _decode_ticker(target: str, payload: bytes) -> TickerUpdate:
     return TickerUpdate(target, message)
 
 
+def _decode_rota(day_text: str, payload: bytes) -> RotaUpdate:
+    try:
+        day = date.fromisoformat(day_text)
+    except ValueError:
+        raise _DropError("identifier", f"rota date {day_text[:20]!r} is not YYYY-MM-DD") from None
+    if not payload:
+        return RotaUpdate(day, None)
+    rota = _decode(_rota_decoder, payload)
+    if rota.date != day:
+        raise _DropError("identifier", f"rota for {rota.date} on the topic of {day}")
+    shifts = []
+    for shift in rota.shifts:
+        if not IDENTIFIER.fullmatch(shift.agent):
+            raise _DropError("identifier", f"shift agent {shift.agent[:40]!r}")
+        if shift.site is not None and not IDENTIFIER.fullmatch(shift.site):
+            raise _DropError("identifier", f"shift site {shift.site[:40]!r}")
+        if shift.end <= shift.start:
+            raise _DropError("malformed", f"shift of {shift.agent} ends before it starts")
+        name = _clean_optional(shift.name)
+        shifts.append(shift if name == shift.name else msgspec.structs.replace(shift, name=name))
+    return RotaUpdate(day, msgspec.structs.replace(rota, shifts=tuple(shifts)))
+
+
 def decode(topics: Topics, topic: str, payload: bytes) -> Event | Rejected:
     """Turn one MQTT message into a board event, or say why it was dropped."""
     if len(payload) > MAX_PAYLOAD_BYTES:
@@ -392,6 +453,8 @@ def decode(topics: Topics, topic: str, payload: bytes) -> Event | Rejected:
                 return _decode_agent(agent, payload)
             case ["messages", target]:
                 return _decode_ticker(target, payload)
+            case ["rota", day]:
+                return _decode_rota(day, payload)
             case ["sites", site, "agents", agent, "set", "result"]:
                 _check_identifier(agent)
                 result = _decode(_result_decoder, payload)
