@@ -36,7 +36,7 @@ def shared_broker(tmp_path: Path) -> Iterator[tuple[Mosquitto, ssl.SSLContext]]:
     certs = make_certificates(tmp_path / "pki")
     passwords = tmp_path / "passwd"
     password_file(passwords, "favrskov", "pw-favrskov")
-    for user in ("aarhus", "bridge"):
+    for user in ("aarhus", "bridge", "supervisor"):
         subprocess.run(
             ["mosquitto_passwd", "-b", str(passwords), user, f"pw-{user}"],
             check=True,
@@ -90,6 +90,29 @@ async def test_a_site_may_only_ask_for_its_own_agents(
         with pytest.raises(TimeoutError):  # nothing else came through
             async with asyncio.timeout(0.5):
                 await anext(aiter(bridge.messages))
+
+
+async def test_only_the_supervisors_write_the_rota_and_every_site_reads_it(
+    shared_broker: tuple[Mosquitto, ssl.SSLContext],
+) -> None:
+    broker, tls = shared_broker
+
+    def client(user: str) -> aiomqtt.Client:
+        return aiomqtt.Client(
+            "127.0.0.1", broker.port, username=user, password=f"pw-{user}", tls_context=tls
+        )
+
+    topic = "hotline/v1/rota/2026-11-29"
+    async with client("favrskov") as favrskov, client("supervisor") as supervisor:
+        await favrskov.subscribe("hotline/v1/rota/#", qos=1)
+        await favrskov.publish(topic, b'{"from": "a site"}', qos=1)  # refused by the ACL
+        await supervisor.publish(topic, b'{"from": "the supervisors"}', qos=1)
+        async with asyncio.timeout(5):
+            message = await anext(aiter(favrskov.messages))
+        assert message.payload == b'{"from": "the supervisors"}'
+        with pytest.raises(TimeoutError):  # the site's own attempt never came through
+            async with asyncio.timeout(0.5):
+                await anext(aiter(favrskov.messages))
 
 
 async def test_a_desk_shows_a_request_the_broker_refused(

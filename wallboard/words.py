@@ -74,6 +74,16 @@ _DA: dict[str, str] = {
     "press_not_sent": "Ingen forbindelse – ikke sendt",
     "press_refused_by_broker": "Afvist af serveren",
     "press_refused": "Afvist af telefonsystemet",
+    # Staffing: agents needed, the closing forecast, the rota, the call for help.
+    "needed": "Behov nu",
+    "forecast": "Ved lukning {closes}: ca. {n} venter – sidste svar ca. {last}",
+    "forecast_none": "Ved lukning {closes}: ingen venter",
+    "rota_title": "Vagtplan",
+    "rota_missing": "Mangler",
+    "rota_expected": "Kommer",
+    "rota_standby": "Standby",
+    "rota_unscheduled": "Ikke på vagtplanen",
+    "help_wanted": "Hotlinen mangler {n} – tryk for at hjælpe",
     # Days, Monday first (as date.weekday()).
     "weekday_0": "mandag",
     "weekday_1": "tirsdag",
@@ -110,6 +120,15 @@ _EN: dict[str, str] = {
     "sl": "Service level",
     "asa": "Avg. answer",
     "peak": "Most waiting",
+    "needed": "Needed now",
+    "forecast": "At closing {closes}: about {n} waiting – last answered about {last}",
+    "forecast_none": "At closing {closes}: nobody waiting",
+    "rota_title": "Rota",
+    "rota_missing": "Missing",
+    "rota_expected": "Expected",
+    "rota_standby": "Standby",
+    "rota_unscheduled": "Not on the rota",
+    "help_wanted": "The hotline needs {n} – press to help",
     "no_data": "No data",
     "feed_live": "LIVE",
     "feed_stale": "STALE",
@@ -186,3 +205,8 @@ def press_text(message: DeskMessage, language: str) -> str:
         return message.detail  # the phone system's own words
     text = table[f"press_{message.code}"]
     return f"{text} ({message.detail})" if message.detail else text
+
+
+def help_text(lacking: int, language: str) -> str:
+    """A standby desk's call: "Hotlinen mangler 2 – tryk for at hjælpe"."""
+    return words(language)["help_wanted"].format(n=lacking)

@@ -6,14 +6,17 @@ agent state the phone system confirmed, the request still pending, or why it fai
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 from appliance.core.board import AgentEntry, Board, agent_counts
 from appliance.core.config import DeskConfig, DesksConfig
+from appliance.core.contract import Shift
+from appliance.core.rota import standby_now
 
-Light = Literal["off", "green", "amber", "red", "pending", "error"]
+Light = Literal["off", "green", "amber", "red", "pending", "error", "help"]
 Target = Literal["available", "paused"]
 
 # Why a press was refused or how it failed; the words for each are the displays'
@@ -111,12 +114,18 @@ def settles(pending: Pending, agent: AgentEntry | None) -> bool:
 
 
 def desk_light(
-    agent: AgentEntry | None, pending: Pending | None, failure: Failure | None, now: float
+    agent: AgentEntry | None,
+    pending: Pending | None,
+    failure: Failure | None,
+    now: float,
+    help_wanted: bool = False,
 ) -> Light:
     if failure is not None and now < failure.until:
         return "error"
     if pending is not None:
         return "pending"
+    if help_wanted:
+        return "help"
     if agent is None:
         return "off"
     match agent.state.state:
@@ -127,3 +136,17 @@ def desk_light(
         case "ringing" | "busy" | "wrap_up":
             return "amber"
     return "off"
+
+
+def help_wanted(
+    agent: AgentEntry | None, wanted: Mapping[str, int], shifts: Iterable[Shift], now: datetime
+) -> int | None:
+    """How many the hotline lacks, if this desk's agent is to be asked: on standby on the
+    rota in a shift that is on now, paused (a press makes them available), and serving a
+    queue that has been critical long enough (`wanted`: queue → agents lacking)."""
+    if agent is None or agent.state.state != "paused" or not wanted:
+        return None
+    if not standby_now(shifts, agent.state.agent, now):
+        return None
+    queues = set(agent.state.queues) & set(wanted) if agent.state.queues else set(wanted)
+    return max((wanted[queue] for queue in queues), default=None)

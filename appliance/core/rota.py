@@ -277,10 +277,10 @@ def rota_lines(
         here = shift.agent in logged_in
         if shift.role == "standby":
             status: RotaStatus = "standby" if now < shift.end else "done"
-        elif here and covers(shift, now, grace):
-            status = "on"
         elif now >= shift.end:
-            status = "done"
+            status = "done"  # (staying on a little is within the grace: not unscheduled)
+        elif here and now >= shift.start - grace:
+            status = "on"
         elif now >= shift.start + grace and not here:
             status = "missing"
         else:

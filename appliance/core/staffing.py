@@ -79,8 +79,8 @@ def keep_samples(
     worth kept (and the newest one before it, so the window is always spanned)."""
     if samples and offered < samples[-1][1]:  # a new day (or a restarted count): start over
         samples = ()
-    if len(samples) >= 2 and now - samples[-2][0] < every_s:
-        samples = samples[:-1]  # the newest sample moves on instead of one more being kept
+    if len(samples) >= 2 and samples[-1][0] - samples[-2][0] < every_s:
+        samples = samples[:-1]  # too near the one before to keep: the newest moves on
     kept = (*samples, (now, offered))
     start = 0
     while start + 1 < len(kept) and kept[start + 1][0] <= now - ARRIVAL_WINDOW_S:

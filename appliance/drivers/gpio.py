@@ -18,9 +18,15 @@ from appliance.core.config import DeskConfig
 from appliance.core.desk import Light
 
 RGB = {"off": (0, 0, 0), "green": (0, 1, 0), "amber": (1, 0.5, 0), "red": (1, 0, 0)}
-# Lights that blink: seconds lit, seconds dark. Pending: slow; an error: a quick flash.
-BLINKING: dict[Light, tuple[float, float]] = {"pending": (0.25, 0.25), "error": (0.07, 0.07)}
-BLINK_COLOURS = {"pending": (0, 0, 1), "error": (1, 0, 0)}
+# Lights that blink: seconds lit, seconds dark. Pending: quick; an error: a flash; help
+# wanted: slow, seen from across the room.
+BLINKING: dict[Light, tuple[float, float]] = {
+    "pending": (0.25, 0.25),
+    "error": (0.07, 0.07),
+    "help": (0.6, 0.6),
+}
+BLINK_COLOURS = {"pending": (0, 0, 1), "error": (1, 0, 0), "help": (0, 1, 0)}
+BEEPS: dict[Light, tuple[float, int]] = {"error": (0.1, 2), "help": (0.3, 3)}  # on/off s, n
 
 
 class DeskPins:
@@ -82,8 +88,9 @@ class DeskPins:
             return
         self.light = light
         self.phase(True)
-        if self.buzzer is not None and light == "error":
-            self.buzzer.beep(on_time=0.1, off_time=0.1, n=2)
+        if self.buzzer is not None and light in BEEPS:
+            seconds, times = BEEPS[light]
+            self.buzzer.beep(on_time=seconds, off_time=seconds, n=times)
 
     def phase(self, lit: bool) -> None:
         """One half of a blinking light's pattern (BLINKING), or the steady light.

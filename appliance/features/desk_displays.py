@@ -30,7 +30,7 @@ from appliance.features.desks import DeskStatus
 from appliance.runtime.latest import Latest
 from wallboard.desk.screen import DeskScreen, desk_texts, draw_desk
 from wallboard.view import BoardView
-from wallboard.words import press_text
+from wallboard.words import help_text, press_text
 
 SHIFTS = ((0, 0), (1, 0), (1, 1), (0, 1))  # a pixel's wander against burn-in
 NO_SCREEN = DeskScreen(
@@ -75,7 +75,11 @@ def desk_screen(
         reason=agent.state.reason if agent else None,
         in_state_s=None if in_state is None else float(int(in_state // 60) * 60),
         pending=status.pending is not None,
-        message=press_text(status.message, language) if status.message else None,
+        message=press_text(status.message, language)
+        if status.message
+        else help_text(status.help_wanted, language)
+        if status.help_wanted
+        else None,
         clock=clock,
         language=language,
     )

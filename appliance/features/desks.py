@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import uuid
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from appliance.core.contract import (
     AgentUpdate,
     SetRequest,
     SetResultUpdate,
+    Shift,
     Topics,
     encode,
 )
@@ -39,6 +41,7 @@ from appliance.core.desk import (
     decide_press,
     desk_agent,
     desk_light,
+    help_wanted,
     settles,
 )
 from appliance.core.errors import NotConnectedError, PublishRefusedError
@@ -61,6 +64,7 @@ class DeskStatus:
     pending: Pending | None
     message: DeskMessage | None
     light: Light
+    help_wanted: int | None = None  # the hotline lacks this many: this desk is asked to help
 
 
 @dataclass(slots=True)
@@ -81,6 +85,8 @@ class Desks:
         publish: Callable[..., object],
         store: AsyncStore | None,
         clock: Clock,
+        *,
+        help_calls: Latest[dict[str, int]] | None = None,
     ) -> None:
         self._config = config
         self._settings = config.desk_settings
@@ -88,6 +94,7 @@ class Desks:
         self._publish = publish
         self._store = store
         self._clock = clock
+        self._help = help_calls  # queue → agents lacking, for queues critical long enough
         self._topics = Topics(config.mqtt.prefix)
         self._site = config.site.id
         self._desks = {desk.id: _Desk(desk) for desk in config.desks}
@@ -312,19 +319,28 @@ class Desks:
 
     # --- output ------------------------------------------------------------------------
 
+    def _todays_shifts(self) -> tuple[Shift, ...]:
+        board = self._hub.board.value
+        rota = board.rotas.get(self._clock.now().astimezone(board.rules.timezone).date())
+        return rota.shifts if rota is not None else ()
+
     def _statuses(self) -> dict[str, DeskStatus]:
         board = self._hub.board.value
-        now = self._clock.monotonic()
+        now, wall_now = self._clock.monotonic(), self._clock.now()
+        wanted = self._help.value if self._help is not None else {}
+        shifts = self._todays_shifts() if wanted else ()
         statuses = {}
         for desk_id, desk in self._desks.items():
             agent = desk_agent(desk.config, board)
             message = desk.message if now < desk.message_until else None
+            lacking = help_wanted(agent, wanted, shifts, wall_now)
             statuses[desk_id] = DeskStatus(
                 desk.config,
                 agent,
                 desk.pending,
                 message,
-                desk_light(agent, desk.pending, desk.failure, now),
+                desk_light(agent, desk.pending, desk.failure, now, lacking is not None),
+                lacking,
             )
         return statuses
 
@@ -343,6 +359,11 @@ class Desks:
                 deadlines.append(desk.failure.until - now)
             if desk.message is not None and desk.message_until > now:
                 deadlines.append(desk.message_until - now)
+        if self._help is not None and self._help.value:  # a standby shift begins or ends
+            for shift in self._todays_shifts():
+                for edge in (shift.start, shift.end):
+                    if edge > now_wall:
+                        deadlines.append((edge - now_wall).total_seconds())
         return max(0.01, min(deadlines) + 0.01)
 
     async def run_presses(self) -> NoReturn:
@@ -353,13 +374,16 @@ class Desks:
 
     async def run(self) -> NoReturn:
         await self.resume()
-        while True:
-            await self._write_unwritten()
-            await self._review()
-            self._refresh()
-            try:
-                async with asyncio.timeout(self._next_deadline()):
-                    await self._poke.wait()
-            except TimeoutError:
-                pass
-            self._poke.clear()
+        with contextlib.ExitStack() as watching:
+            if self._help is not None:  # a queue wants help, or no longer
+                watching.enter_context(self._help.subscribed(lambda _wanted: self._poke.set()))
+            while True:
+                await self._write_unwritten()
+                await self._review()
+                self._refresh()
+                try:
+                    async with asyncio.timeout(self._next_deadline()):
+                        await self._poke.wait()
+                except TimeoutError:
+                    pass
+                self._poke.clear()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import logging
 import sys
@@ -18,9 +17,8 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from appliance import __version__
-from appliance.core.config import Config, MqttConfig, redacted
+from appliance.core.config import redacted
 from appliance.core.contract import (
-    DEFAULT_PREFIX,
     IDENTIFIER,
     MAX_TICKER_CHARS,
     VERSION,
@@ -30,8 +28,14 @@ from appliance.core.contract import (
 )
 from appliance.core.errors import ConfigError, HotlineError
 from appliance.core.hours import COPENHAGEN
-from appliance.drivers.mqtt import MqttLink
+from appliance.programs.broker_client import (
+    broker_options,
+    mqtt_for,
+    one_shot_options,
+    publish_once,
+)
 from appliance.programs.configuration import load_config
+from appliance.programs.rota_commands import add_rota_commands
 
 log = logging.getLogger("hotline")
 
@@ -143,34 +147,10 @@ def parse_until(text: str, now: datetime) -> datetime:
     return moment if moment > local else moment + timedelta(days=1)
 
 
-def _mqtt_for_message(args: argparse.Namespace) -> MqttConfig:
-    if args.config:
-        config: Config = load_config(args.config)
-        return config.mqtt
-    return MqttConfig(url=args.broker, prefix=args.prefix, protocol=args.protocol)
-
-
-async def _publish_once(mqtt: MqttConfig, topic: str, payload: bytes, timeout_s: float) -> None:
-    link = MqttLink(
-        mqtt, client_id="hotline-message", subscriptions=[], on_message=lambda _t, _p: None
-    )
-    connection = asyncio.create_task(link.run(), name="mqtt")
-    try:
-        async with asyncio.timeout(timeout_s):
-            await link.wait_connected()
-            await link.publish(topic, payload, qos=1, retain=True)
-    except TimeoutError:
-        raise HotlineError(f"broker not reachable: {link.last_error}") from None
-    finally:
-        connection.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await connection
-
-
 def _cmd_message(args: argparse.Namespace) -> int:
     if not IDENTIFIER.fullmatch(args.site):
         raise HotlineError(f"--site: {args.site!r} is not a site id (or 'all')")
-    mqtt = _mqtt_for_message(args)
+    mqtt = mqtt_for(args)
     topic = Topics(mqtt.prefix).messages(args.site)
     if args.clear:
         payload = b""
@@ -186,7 +166,7 @@ def _cmd_message(args: argparse.Namespace) -> int:
         expires = parse_until(args.until, now) if args.until else None
         message = TickerMessage(v=VERSION, text=args.text, level=args.level, expires=expires)
         payload = encode(message)
-    asyncio.run(_publish_once(mqtt, topic, payload, args.timeout))
+    asyncio.run(publish_once(mqtt, topic, payload, args.timeout))
     print("cleared" if args.clear else f"on the ticker for {args.site}: {args.text}")
     return 0
 
@@ -258,11 +238,6 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("config")
     check.set_defaults(handler=_cmd_check_config)
 
-    def broker_options(command: argparse.ArgumentParser) -> None:
-        command.add_argument("--broker", default="mqtt://localhost:1883", help="mqtt://host:port")
-        command.add_argument("--prefix", default=DEFAULT_PREFIX)
-        command.add_argument("--protocol", choices=("5", "3.1.1"), default="5")
-
     simulate = commands.add_parser("simulate", help="play the shared phone system")
     broker_options(simulate)
     simulate.add_argument("--seed", type=int, default=None)
@@ -277,12 +252,11 @@ def _parser() -> argparse.ArgumentParser:
     message.add_argument("--until", help="HH:MM (next occurrence) or an ISO time")
     message.add_argument("--level", choices=("info", "warning"), default="info")
     message.add_argument("--clear", action="store_true", help="remove the site's message")
-    message.add_argument("--config", help="take the broker from an appliance config")
-    message.add_argument("--timeout", type=float, default=10.0)
-    broker_options(message)
+    one_shot_options(message)
     message.set_defaults(handler=_cmd_message)
 
     _add_tool_commands(commands)
+    add_rota_commands(commands)
     return parser
 
 

@@ -33,6 +33,7 @@ from appliance.drivers.systemd import Notifier
 from appliance.features.desk_displays import DeskDisplays, DeskGpio, OledOutput, desk_reports
 from appliance.features.desks import Desks
 from appliance.features.health import health_report, prometheus_text
+from appliance.features.help_calls import HelpCalls
 from appliance.features.hub import BoardHub
 from appliance.features.recorder import HistoryRecorder, local_midnight
 from appliance.features.sign_output import SignDriver
@@ -106,7 +107,15 @@ class Appliance:
             if config.sign.port
             else None
         )
-        self.desks = Desks(config, self.hub, self.link.publish, self.store, self.clock)
+        self.help_calls = HelpCalls(self.views.models, self.clock, config.staffing.help_after_s)
+        self.desks = Desks(
+            config,
+            self.hub,
+            self.link.publish,
+            self.store,
+            self.clock,
+            help_calls=self.help_calls.wanted,
+        )
         self.desk_displays = DeskDisplays(
             self.desks.status,
             self.views.models,
@@ -285,6 +294,7 @@ class Appliance:
             if self.config.desks:
                 group.create_task(self._run_desks(group), name="desks-start")
                 self._supervised(group, "desk screens", self.desk_displays.run)
+                self._supervised(group, "help calls", self.help_calls.run)
             for desk, gpio in self.gpio.items():
                 self._supervised(group, f"desk {desk}", gpio.run, reports_ok=True)
             for screen in self.screens.values():

@@ -17,7 +17,17 @@ from appliance.core.contract import AgentCounts, AgentStateName
 from appliance.core.health import HealthReport
 from appliance.runtime.latest import Latest
 from tests.support.mosquitto import free_port
-from wallboard.view import AgentView, BoardView, QueueView, TickerView, TodayView, encode_view
+from wallboard.view import (
+    AgentView,
+    BoardView,
+    ForecastView,
+    QueueView,
+    ShiftView,
+    StaffingView,
+    TickerView,
+    TodayView,
+    encode_view,
+)
 from wallboard.web.app import FANOUT, WebDeps, create_app
 
 QUEUE_NAMES = (
@@ -70,6 +80,16 @@ TODAY = TodayView(
 )
 
 
+ROTA = (
+    ("Mette Jensen", "phone", "on"),
+    ("Karen-Margrethe Frederiksen", "phone", "missing"),
+    ("Jens Peter Østergaard Nielsen", "phone", "missing"),
+    ("Lise Holm", "phone", "expected"),
+    ("Ole Knudsen", "standby", "standby"),
+    ("Birgitte Skovgaard Møller", "standby", "standby"),
+)
+
+
 def board(queues: int, agents: int, ticker: str = LONG_TICKER, feed: str = "live") -> BoardView:
     """A live board: the queues filling up, the agents in every state."""
     queue_views = [
@@ -82,6 +102,13 @@ def board(queues: int, agents: int, ticker: str = LONG_TICKER, feed: str = "live
             stale=False,
             agents=AgentCounts(logged_in=9, available=2, busy=4, wrap_up=1, paused=2),
             today=TODAY,
+            staffing=StaffingView(
+                needed=(4, 9, 2, 6, 11, None)[index % 6],
+                serving=7,
+                forecast=ForecastView("2026-12-01T22:00+01:00", 8, "2026-12-01T22:17+01:00")
+                if index % 3 == 1
+                else None,
+            ),
         )
         for index in range(queues)
     ]
@@ -95,8 +122,13 @@ def board(queues: int, agents: int, ticker: str = LONG_TICKER, feed: str = "live
             if STATES[index % len(STATES)] == "paused"
             else None,
             in_state_s=(index * 97) % 4000,
+            scheduled=index % 7 != 3,  # a few on duty without a shift
         )
         for index in range(agents)
+    ]
+    rota = [
+        ShiftView(f"r{index}", name, "aarhus", role, "18:30", "22:00", status, status == "on")
+        for index, (name, role, status) in enumerate(ROTA)
     ]
     return BoardView(
         site="aarhus",
@@ -108,6 +140,7 @@ def board(queues: int, agents: int, ticker: str = LONG_TICKER, feed: str = "live
         queues=queue_views,
         agents=agent_views,
         ticker=[TickerView(ticker, "info")] if ticker else [],
+        rota=rota,
     )
 
 

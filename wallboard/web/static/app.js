@@ -81,6 +81,13 @@ function renderQueue(queue) {
       line.append(el("b", "", String(n)), document.createTextNode(" " + T["count_" + key]));
       counts.append(line);
     }
+    // Agents needed now (Erlang C), beside those on the phones; "–" until it is known.
+    const needed = queue.staffing ? queue.staffing.needed : null;
+    const short = needed !== null && queue.staffing.serving < needed;
+    const line = el("div", "count needed" + (short ? " short" : ""));
+    line.append(el("b", "", needed === null ? "–" : String(needed)),
+      document.createTextNode(" " + T.needed));
+    counts.append(line);
     side.append(counts);
     const longest = figure("longest", T.longest, "");
     const value = longest.querySelector(".value");
@@ -103,8 +110,20 @@ function renderQueue(queue) {
     item.append(el("b", "", value));
     today.append(item);
   }
+  const forecast = queue.staffing && queue.staffing.forecast;
+  if (forecast) today.append(el("span", "forecast", forecastText(forecast)));
   inner.append(today);
   return card;
+}
+
+// "Ved lukning 22.00: ca. 4 venter – sidste svar ca. 22.12"
+function forecastText(forecast) {
+  const clock = (iso) => iso.slice(11, 16).replace(":", LANG === "da" ? "." : ":");
+  const closes = clock(forecast.closes_at);
+  return forecast.waiting_at_close > 0
+    ? T.forecast.replace("{closes}", closes).replace("{n}", forecast.waiting_at_close)
+      .replace("{last}", clock(forecast.last_answered_at))
+    : T.forecast_none.replace("{closes}", closes);
 }
 
 // The two figures' width in em of the page's bold face (digits 0.7 em, a colon 0.4 em):
@@ -141,6 +160,7 @@ function renderAgent(agent) {
   time.dataset.base = known ? agent.in_state_s : "";
   time.dataset.ticking = known ? "1" : "";
   row.append(el("span", "dot"), el("span", "name", agent.name), time, el("span", "state", state));
+  if (agent.scheduled === false) row.classList.add("off-rota");
   return row;
 }
 
@@ -172,8 +192,9 @@ function render() {
   queues.replaceChildren(...(board.queues.length ? board.queues.map(renderQueue)
     : [el("div", "empty", T.no_queues)]));
   document.getElementById("agents-title").textContent = `${T.agents_title} (${board.agents.length})`;
+  renderRota();
+  layoutAgents(); // first: it may widen the agents' panel
   layoutQueues();
-  layoutAgents();
 
   const ticker = document.getElementById("ticker");
   const text = board.ticker.map((m) => m.text).join("   •   ");
@@ -186,6 +207,40 @@ function render() {
   }
   drawCurves();
   tick();
+}
+
+// Today's rota under the agents: who is missing, who is coming, the standby staff, and
+// who is on duty without a shift. At most a few names a group, so it never crowds them out.
+const ROTA_NAMES = 5;
+
+function shortName(name) {
+  const words = name.trim().split(/\s+/);
+  return words.length > 1 ? `${words[0]} ${words[words.length - 1][0]}.` : name;
+}
+
+function renderRota() {
+  const box = document.getElementById("rota");
+  if (!board.rota) { box.hidden = true; box.replaceChildren(); return; }
+  const groups = [
+    ["missing", T.rota_missing, board.rota.filter((s) => s.status === "missing").map((s) => s.name)],
+    ["expected", T.rota_expected, board.rota.filter((s) => s.status === "expected")
+      .map((s) => `${s.name} ${s.start.replace(":", LANG === "da" ? "." : ":")}`)],
+    ["standby", T.rota_standby, board.rota.filter((s) => s.status === "standby").map((s) => s.name)],
+    ["unscheduled", T.rota_unscheduled, board.agents.filter((a) => a.scheduled === false)
+      .map((a) => a.name)],
+  ];
+  const rows = [];
+  for (const [kind, label, names] of groups) {
+    if (!names.length) continue;
+    const row = el("div", "rota-group " + kind);
+    row.append(el("b", "", `${label}:`));
+    const shown = names.slice(0, ROTA_NAMES).map((n) => kind === "expected" ? n : shortName(n));
+    for (const name of shown) row.append(el("span", "rota-name", name));
+    if (names.length > ROTA_NAMES) row.append(el("span", "rota-name more", `+${names.length - ROTA_NAMES}`));
+    rows.push(row);
+  }
+  box.replaceChildren(el("div", "rota-title", `${T.rota_title}: ${board.rota.length}`), ...rows);
+  box.hidden = false;
 }
 
 // The room's layout: `?layout=` on the TV's URL, else the appliance's `[web] layout`.
@@ -246,16 +301,10 @@ function layoutAgents() {
     list.replaceChildren(el("li", "empty", T.no_agents));
     return;
   }
-  let chosen = null;
-  for (const scale of AGENT_SCALES) {
-    list.style.setProperty("--agent-scale", scale);
-    list.replaceChildren(renderAgent(all[0]));
-    const rowHeight = list.firstChild.getBoundingClientRect().height;
-    const rows = Math.max(1, Math.floor(list.clientHeight / rowHeight));
-    const maxColumns = Math.max(1, Math.floor(list.clientWidth / (COLUMN_MIN_EM * scale * rem())));
-    const columns = Math.ceil(all.length / rows);
-    chosen = { scale, rows, columns: Math.min(columns, maxColumns) };
-    if (columns <= maxColumns) break;
+  let chosen = chooseAgentRows(list, all);
+  if (!chosen.fits && !main.classList.contains("many-agents")) {
+    main.classList.add("many-agents"); // a wider panel before pages
+    chosen = chooseAgentRows(list, all);
   }
   list.style.setProperty("--agent-scale", chosen.scale);
   list.style.setProperty("--rows", chosen.rows);
@@ -301,6 +350,23 @@ function fitAgent(row) {
   }
 }
 
+// The largest size, then the fewest columns, that hold everyone (or the smallest in every
+// column that fits, paged).
+function chooseAgentRows(list, all) {
+  let chosen = null;
+  for (const scale of AGENT_SCALES) {
+    list.style.setProperty("--agent-scale", scale);
+    list.replaceChildren(renderAgent(all[0]));
+    const rowHeight = list.firstChild.getBoundingClientRect().height;
+    const rows = Math.max(1, Math.floor(list.clientHeight / rowHeight));
+    const maxColumns = Math.max(1, Math.floor(list.clientWidth / (COLUMN_MIN_EM * scale * rem())));
+    const columns = Math.ceil(all.length / rows);
+    chosen = { scale, rows, columns: Math.min(columns, maxColumns), fits: columns <= maxColumns };
+    if (chosen.fits) break;
+  }
+  return chosen;
+}
+
 function setAgentPages(pages) {
   const panel = document.getElementById("agents-panel");
   agentPages = pages;
@@ -324,7 +390,7 @@ window.wallboard = { turnAgentsPage };
 
 // The space changes with the window, and inside it: a banner comes, the ticker goes.
 new ResizeObserver(() => {
-  if (board) { layoutQueues(); layoutAgents(); tick(); }
+  if (board) { layoutAgents(); layoutQueues(); tick(); }
 }).observe(document.getElementById("main"));
 
 // Once a second: clocks, and the waits that keep growing between messages.

@@ -1,0 +1,68 @@
+"""`hotline rota publish FILE [--date]` and `hotline rota show [--date]`: the supervisors'
+rota, checked whole before anything is published, as retained `{p}/rota/{date}`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from datetime import date, datetime
+from pathlib import Path
+
+from appliance.core.contract import VERSION, Rota, RotaUpdate, Topics, decode, encode
+from appliance.core.errors import HotlineError
+from appliance.core.hours import COPENHAGEN
+from appliance.core.rota import read_rota_file
+from appliance.programs.broker_client import mqtt_for, one_shot_options, publish_once, read_retained
+
+
+def _cmd_publish(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # a spreadsheet's CSV may start with a BOM
+    except (OSError, UnicodeDecodeError) as error:
+        raise HotlineError(f"{path}: {error}") from None
+    days = read_rota_file(text, str(path), COPENHAGEN, args.date)  # raises with every mistake
+    mqtt = mqtt_for(args)
+    topics = Topics(mqtt.prefix)
+    now = datetime.now(COPENHAGEN).replace(microsecond=0)
+    for day, shifts in sorted(days.items()):
+        rota = Rota(v=VERSION, date=day, ts=now, shifts=tuple(shifts))
+        asyncio.run(publish_once(mqtt, topics.rota(day), encode(rota), args.timeout))
+        standby = sum(shift.role == "standby" for shift in shifts)
+        print(f"{day}: {len(shifts)} shifts published ({standby} standby)")
+    return 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    mqtt = mqtt_for(args)
+    topics = Topics(mqtt.prefix)
+    day = args.date or datetime.now(COPENHAGEN).date()
+    payload = asyncio.run(read_retained(mqtt, topics.rota(day), args.timeout))
+    if not payload:
+        print(f"no rota for {day}")
+        return 1
+    update = decode(topics, topics.rota(day), payload)
+    if not isinstance(update, RotaUpdate) or update.rota is None:
+        raise HotlineError(f"the rota for {day} on the broker is not valid: {update}")
+    print(f"rota for {day} (published {update.rota.ts:%Y-%m-%d %H:%M})")
+    for shift in sorted(update.rota.shifts, key=lambda s: (s.start, s.role, s.agent)):
+        start, end = shift.start.astimezone(COPENHAGEN), shift.end.astimezone(COPENHAGEN)
+        print(
+            f"  {start:%H:%M}-{end:%H:%M}  {shift.role:<8} {shift.agent:<10} "
+            f"{shift.name or '':<28} {shift.site or ''}".rstrip()
+        )
+    return 0
+
+
+def add_rota_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    rota = commands.add_parser("rota", help="the day's rota, for the boards and the desks")
+    rota_commands = rota.add_subparsers(dest="rota_command", required=True)
+    publish = rota_commands.add_parser("publish", help="check a CSV or iCalendar rota, publish it")
+    publish.add_argument("file", help="CSV (agent,start,end,role[,date,name,site]) or .ics")
+    publish.add_argument("--date", type=date.fromisoformat, help="YYYY-MM-DD: only this day")
+    one_shot_options(publish)
+    publish.set_defaults(handler=_cmd_publish)
+    show = rota_commands.add_parser("show", help="the rota on the broker")
+    show.add_argument("--date", type=date.fromisoformat, help="YYYY-MM-DD (default today)")
+    one_shot_options(show)
+    show.set_defaults(handler=_cmd_show)
