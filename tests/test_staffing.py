@@ -222,9 +222,7 @@ STANDBY = Shift(agent="a2", start=START, end=END, role="standby")
 
 
 def on_duty(*agents: str) -> list[AgentState]:
-    return [
-        AgentState(v=1, agent=a, site="favrskov", state="available", ts=START) for a in agents
-    ]
+    return [AgentState(v=1, agent=a, site="favrskov", state="available", ts=START) for a in agents]
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,9 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin
 from luma.core.device import dummy
 
 from appliance.core.config import Config
+from appliance.core.contract import VERSION, Rota, Shift, ShiftRole, Topics, encode
 from appliance.core.hours import COPENHAGEN, always_open_toml
+from appliance.phone.simulator.model import SimAgent
 from appliance.phone.simulator.runner import Simulator, SimulatorSettings
 from appliance.programs.configuration import parse_config
 from appliance.programs.service import Appliance
@@ -131,6 +133,25 @@ async def embedded_broker(port: int) -> AsyncIterator[None]:
         await broker.shutdown()
 
 
+def demo_rota(agents: list[SimAgent], now: datetime) -> Rota:
+    """Tonight's rota as a supervisor would have planned it: those on the phones now, one
+    who has not come, two on standby, and (by leaving one out) one on duty off the rota."""
+    local = now.astimezone(COPENHAGEN).replace(second=0, microsecond=0)
+    start = local.replace(minute=0) - timedelta(hours=1)
+    end = start + timedelta(hours=4)
+    on = [agent for agent in agents if agent.state != "logged_out"]
+    off = [agent for agent in agents if agent.state == "logged_out"]
+    phone: ShiftRole = "phone"
+    standby: ShiftRole = "standby"
+    planned = [(agent, phone) for agent in [*on[1:], *off[:1]]]
+    planned += [(agent, standby) for agent in off[1:3]]
+    shifts = tuple(
+        Shift(agent=a.id, start=start, end=end, role=role, name=a.name, site=a.site)
+        for a, role in planned
+    )
+    return Rota(v=VERSION, date=local.date(), ts=local, shifts=shifts)
+
+
 class Demo:
     """The demo's parts, reachable for the screenshot tool and the tests."""
 
@@ -172,6 +193,13 @@ class Demo:
             )
         )
 
+    async def _publish_rota(self) -> None:
+        """The supervisors' side, played here: tonight's rota, retained."""
+        rota = demo_rota(list(self.simulator.center.agents.values()), datetime.now(COPENHAGEN))
+        await self.appliance.link.wait_connected()
+        topic = Topics(self.config.mqtt.prefix).rota(rota.date)
+        await self.appliance.link.publish(topic, encode(rota), qos=1, retain=True)
+
     @property
     def broker_url(self) -> str:
         return f"mqtt://127.0.0.1:{self.broker_port}"
@@ -196,6 +224,7 @@ class Demo:
             group.create_task(self.appliance.run(), name="appliance")
             group.create_task(self.sign_line.serve(), name="sign-emulator")
             await self.appliance.ready.wait()
+            await self._publish_rota()
             if announce:
                 print(
                     f"\n  Wallboard: {self.wallboard_url}"

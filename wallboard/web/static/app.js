@@ -255,7 +255,7 @@ function figureSize(width, height, ems) {
     : Math.min(0.42 * height, 0.86 * width / ems);
 }
 
-// The columns of queue cards: near the biggest digits possible (within 12 %), the
+// The columns of queue cards: near the biggest digits possible (within 12 %), the full
 // grid whose cards are least stretched, which leaves their names and counts bigger too.
 function layoutQueues() {
   const queues = document.getElementById("queues");
@@ -268,10 +268,12 @@ function layoutQueues() {
   for (let columns = 1; columns <= n; columns++) {
     const cardWidth = width / columns, cardHeight = height / Math.ceil(n / columns);
     options.push({ columns, size: figureSize(cardWidth, cardHeight, ems),
-      stretch: Math.abs(Math.log(cardWidth / cardHeight / 1.8)) });
+      stretch: Math.abs(Math.log(cardWidth / cardHeight / 1.8)),
+      full: n % columns === 0 });
   }
   const biggest = Math.max(...options.map((o) => o.size));
-  const near = options.filter((o) => o.size >= 0.88 * biggest);
+  // A grid with an empty cell (3 queues in 2×2) only where it gives the biggest digits.
+  const near = options.filter((o) => o.size === biggest || (o.full && o.size >= 0.88 * biggest));
   near.sort((a, b) => a.stretch - b.stretch);
   queues.style.setProperty("--columns", near[0].columns);
 }
