@@ -6,16 +6,14 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import msgspec
 import pytest
 
-from appliance.core.contract import AgentState, Shift, Topics, decode
-from appliance.core.rota import (
-    RotaFileError,
-    read_rota_file,
-    rota_lines,
-    standby_now,
-    unscheduled,
-)
+from appliance.core.board import BoardRules
+from appliance.core.clock import FakeClock
+from appliance.core.contract import AgentState, Rota, Shift, Topics, decode
+from appliance.core.rota import current_shifts, rota_lines, standby_now, unscheduled
+from appliance.core.rota_files import RotaFileError, read_rota_file
 from appliance.core.staffing import (
     agents_needed,
     arrival_rate,
@@ -24,6 +22,7 @@ from appliance.core.staffing import (
     keep_samples,
     service_level,
 )
+from appliance.features.hub import BoardHub
 
 CPH = ZoneInfo("Europe/Copenhagen")
 DAY = date(2026, 11, 29)
@@ -138,7 +137,7 @@ def test_every_mistake_in_a_rota_file_with_its_line() -> None:
         "Mette Jensen,18:30,22:00,phone\n"  # 2: a name, not an id
         "a2101,18.30,22:00,phone\n"  # 3: not a time
         "a2102,18:30,22:00,telephone\n"  # 4: not a role
-        "a2103,18:30\n"  # 5: too few columns
+        "a2103,18:30\n"  # 5: no end
         "a2104,18:30,22:00,phone\n"
         "a2104,21:00,23:00,standby\n"  # 7: overlaps line 6
         "a2105,10:00,09:00,phone\n"  # 8: 23 hours
@@ -149,8 +148,8 @@ def test_every_mistake_in_a_rota_file_with_its_line() -> None:
         "line 2: agent 'Mette Jensen' is not an agent id (like a2101)",
         "line 3: start '18.30' is not a time (18:30) or a date and time",
         "line 4: role 'telephone' is not phone or standby",
-        "line 5: 2 columns, the header has 4",
-        "line 8: the shift 10:00–09:00 is too long",
+        "line 5: no end",
+        "line 8: a shift of 23 hours is too long (at most 16)",
         "line 7: a2104 already has a shift 18:30–22:00 (line 6)",
     ]
     assert "rota.csv: 6 problem(s)" in str(raised.value)
@@ -228,7 +227,7 @@ def on_duty(*agents: str) -> list[AgentState]:
 @pytest.mark.parametrize(
     ("minutes", "logged_in", "status", "off_rota"),
     [
-        (-11, True, "expected", {"a1"}),  # too early to count: on duty off the rota
+        (-11, True, "on", set()),  # early is on: they came for this shift
         (-10, True, "on", set()),  # from the grace before the start
         (0, False, "expected", set()),
         (9, False, "expected", set()),  # still within the grace
@@ -275,3 +274,107 @@ def test_the_rota_topic_is_decoded_strictly() -> None:
     assert getattr(decode(topics, topics.rota(DAY), backwards), "reason", None) == "malformed"
     removed = decode(topics, topics.rota(DAY), b"")
     assert getattr(removed, "rota", "kept") is None
+
+
+def test_what_spreadsheets_really_save() -> None:
+    # Semicolons with Excel's empty trailing cells, Windows line endings, an empty line,
+    # a name over two lines in quotes (the line numbers stay the file's own), 24:00.
+    text = (
+        "agent;start;end;role;name;;\r\n"
+        'a2101;18:30:00;24:00;phone;"Mette\r\nJensen";;\r\n'
+        "\r\n"
+        "a2102;18:30;18:30;phone;;;\r\n"
+    )
+    with pytest.raises(RotaFileError) as raised:
+        read_rota_file(text, "rota.csv", CPH, DAY)
+    assert raised.value.problems == ["line 5: the shift ends when it starts"]
+    [shift] = read_rota_file(text.rsplit("a2102", 1)[0], "rota.csv", CPH, DAY)[DAY]
+    assert shift.name == "Mette Jensen"
+    assert shift.end == datetime(2026, 11, 30, 0, 0, tzinfo=CPH)
+
+
+def test_overlaps_across_midnight_are_found() -> None:
+    text = "agent,date,start,end\na1,2026-11-29,22:00,02:00\na1,2026-11-30,01:00,05:00\n"
+    with pytest.raises(
+        RotaFileError, match=r"line 3: a1 already has a shift 22:00–02:00 \(line 2\)"
+    ):
+        read_rota_file(text, "rota.csv", CPH)
+
+
+OUTLOOK = """BEGIN:VCALENDAR\r
+BEGIN:VEVENT\r
+BEGIN:VALARM\r
+SUMMARY:remind\r
+TRIGGER:-PT15M\r
+END:VALARM\r
+DTSTART;TZID=Romance Standard Time:20261129T1830\r
+DURATION:PT3H30M\r
+SUMMARY:a2101 Mette Jensen\\, Favrskov\r
+END:VEVENT\r
+BEGIN:VEVENT\r
+DTSTART;TZID="(UTC+01:00) Brussels, Copenhagen, Madrid, Paris":20261129T183000\r
+DTEND;TZID="(UTC+01:00) Brussels, Copenhagen, Madrid, Paris":20261129T220000\r
+SUMMARY:a3102 Ole Knudsen\r
+END:VEVENT\r
+BEGIN:VEVENT\r
+STATUS:CANCELLED\r
+DTSTART:20261129T173000Z\r
+DTEND:20261129T210000Z\r
+SUMMARY:a4100 Aflyst\r
+END:VEVENT\r
+END:VCALENDAR\r
+"""
+
+
+def test_what_outlook_exports() -> None:
+    [mette, ole] = read_rota_file(OUTLOOK, "rota.ics", CPH)[DAY]
+    assert mette.agent == "a2101"  # the event's own summary, not its reminder's
+    assert mette.name == "Mette Jensen, Favrskov"
+    assert mette.start == datetime(2026, 11, 29, 18, 30, tzinfo=CPH)  # HHMM, no seconds
+    assert mette.end == datetime(2026, 11, 29, 22, 0, tzinfo=CPH)  # from the DURATION
+    assert ole.start == datetime(2026, 11, 29, 18, 30, tzinfo=CPH)  # a quoted TZID
+    # the cancelled event is no shift
+
+
+def test_a_night_shift_is_still_on_after_midnight() -> None:
+    night = Shift(
+        agent="a1",
+        start=datetime(2026, 11, 29, 22, 0, tzinfo=CPH),
+        end=datetime(2026, 11, 30, 1, 0, tzinfo=CPH),
+        role="standby",
+    )
+    rotas = {DAY: Rota(v=1, date=DAY, ts=START, shifts=(night,))}
+    half_past = datetime(2026, 11, 30, 0, 30, tzinfo=CPH)
+    assert current_shifts(rotas, half_past, CPH, GRACE) == (night,)
+    assert standby_now(current_shifts(rotas, half_past, CPH, GRACE), "a1", half_past)
+    assert current_shifts(rotas, half_past + timedelta(hours=1), CPH, GRACE) == ()
+
+
+def test_a_full_rota_fits_and_old_days_are_let_go() -> None:
+    topics = Topics()
+    shifts = tuple(
+        Shift(
+            agent=f"a{n}", start=START, end=END, role="phone", name="Anne-Mette Søgaard Kristensen"
+        )
+        for n in range(500)
+    )
+    full = Rota(v=1, date=DAY, ts=START, shifts=shifts)
+    payload = msgspec.json.encode(full)
+    assert len(payload) > 64 * 1024  # more than any other payload may be ...
+    update = decode(topics, topics.rota(DAY), payload)
+    assert getattr(update, "rota", None) == full  # ... and still taken whole
+    assert getattr(decode(topics, topics.rota(DAY), b" " * 300_000), "reason", "") == "oversized"
+
+    clock = FakeClock(datetime(2026, 11, 29, 12, 0, tzinfo=CPH))
+    hub = BoardHub(BoardRules(site="favrskov"), topics, clock)
+    for offset in (-3, -1, 0, 1, 44, 46):
+        day = DAY + timedelta(days=offset)
+        rota = Rota(v=1, date=day, ts=START, shifts=())
+        hub.on_message(topics.rota(day), msgspec.json.encode(rota))
+    kept = sorted((day - DAY).days for day in hub.board.value.rotas)
+    assert kept == [-1, 0, 1, 44]  # yesterday to 45 days ahead
+    clock.advance(3 * 86400)  # three days on: the past ones go with the next rota
+    hub.on_message(topics.rota(DAY + timedelta(days=3)), msgspec.json.encode(
+        Rota(v=1, date=DAY + timedelta(days=3), ts=START, shifts=())
+    ))  # fmt: skip
+    assert sorted((day - DAY).days for day in hub.board.value.rotas) == [3, 44]

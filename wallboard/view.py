@@ -22,13 +22,16 @@ from appliance.core.board import (
     shown_queues,
     ticker_messages,
 )
-from appliance.core.contract import AgentCounts, AgentStateName, Shift, TickerLevel
+from appliance.core.contract import AgentCounts, AgentState, AgentStateName, Shift, TickerLevel
 from appliance.core.hours import hours_state
 from appliance.core.metrics import Level, today_figures
-from appliance.core.rota import RotaStatus, rota_lines, unscheduled
-from appliance.core.staffing import agents_needed, arrival_rate, closing_forecast
-
-FORECAST_FROM_S = 30 * 60.0  # the closing forecast shows from half an hour before closing
+from appliance.core.rota import RotaStatus, current_shifts, rota_lines, unscheduled
+from appliance.core.staffing import (
+    CLOSING_FORECAST_S,
+    agents_needed,
+    arrival_rate,
+    closing_forecast,
+)
 
 # Order of the agents list: who can take a call first.
 _STATE_ORDER: dict[str, int] = {
@@ -159,11 +162,13 @@ def board_view(board: Board, now: float, wall_now: datetime, site_name: str = ""
                 ),
             )
         )
-    rota = board.rotas.get(local_now.date())
     grace = timedelta(minutes=rules.staffing.grace_min)
     on_duty = list(agents_on_duty(board)) if feed_live else []
-    everyone = [entry.state for entry in board.agents.values()]
-    off_rota = unscheduled(rota.shifts, everyone, wall_now, grace) if rota else set()
+    # Who is on or missing is only known from live agent states: without them, no rota.
+    shifts = current_shifts(board.rotas, wall_now, rules.timezone, grace) if feed_live else ()
+    rota_known = feed_live and (local_now.date() in board.rotas or bool(shifts))
+    everyone = [entry.state for entry in board.agents.values()] if rota_known else []
+    off_rota = unscheduled(shifts, everyone, wall_now, grace) if rota_known else set()
     agents = sorted(
         (
             AgentView(
@@ -173,7 +178,7 @@ def board_view(board: Board, now: float, wall_now: datetime, site_name: str = ""
                 state=entry.state.state,
                 reason=entry.state.reason if entry.state.state == "paused" else None,
                 in_state_s=_whole(entry.in_state_s(now)),
-                scheduled=None if rota is None else entry.state.agent not in off_rota,
+                scheduled=entry.state.agent not in off_rota if rota_known else None,
             )
             for entry in on_duty
         ),
@@ -193,7 +198,7 @@ def board_view(board: Board, now: float, wall_now: datetime, site_name: str = ""
         queues=queues,
         agents=agents,
         ticker=[TickerView(m.text, m.level) for m in ticker_messages(board, wall_now)],
-        rota=None if rota is None else _shifts(board, rota.shifts, wall_now, grace),
+        rota=_shifts(board, shifts, everyone, wall_now, grace) if rota_known else None,
     )
 
 
@@ -208,17 +213,21 @@ def _staffing(
 ) -> StaffingView:
     """Agents needed now, beside those on the phones; near closing, the forecast."""
     staffing = board.rules.staffing
-    rate = arrival_rate(entry.arrivals)
+    rate = arrival_rate(board.arrivals.get(entry.state.queue, ()))
     serving = counts.available + counts.ringing + counts.busy + counts.wrap_up
     needed = None
     if rate is not None and handle_s:
         target = staffing.sl_target_pct / 100.0
         needed = agents_needed(rate, handle_s, target, staffing.sl_threshold_s)
     forecast = None
-    if closes_in_s is not None and closes_in_s <= FORECAST_FROM_S and handle_s:
-        estimate = closing_forecast(
-            entry.state.waiting, rate or 0.0, serving, handle_s, closes_in_s
-        )
+    # Not before the arrival rate is known: a forecast without it would be hopeful.
+    if (
+        closes_in_s is not None
+        and closes_in_s <= CLOSING_FORECAST_S
+        and handle_s
+        and rate is not None
+    ):
+        estimate = closing_forecast(entry.state.waiting, rate, serving, handle_s, closes_in_s)
         if estimate is not None:
             zone = board.rules.timezone
             closes = wall_now + timedelta(seconds=closes_in_s)
@@ -232,10 +241,13 @@ def _staffing(
 
 
 def _shifts(
-    board: Board, shifts: tuple[Shift, ...], wall_now: datetime, grace: timedelta
+    board: Board,
+    shifts: tuple[Shift, ...],
+    everyone: list[AgentState],
+    wall_now: datetime,
+    grace: timedelta,
 ) -> list[ShiftView]:
     zone = board.rules.timezone
-    everyone = [entry.state for entry in board.agents.values()]
     views = []
     for line in rota_lines(shifts, everyone, wall_now, grace):
         if line.status == "done":

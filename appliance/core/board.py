@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Literal, TypeAlias, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -32,7 +32,8 @@ from appliance.core.contract import (
 )
 from appliance.core.hours import Schedule, hours_state
 from appliance.core.metrics import Level, alarm_level, level_deadlines
-from appliance.core.staffing import keep_samples
+from appliance.core.rota import current_shifts
+from appliance.core.staffing import CLOSING_FORECAST_S, keep_samples
 
 FeedState = Literal["live", "stale", "offline", "disconnected"]
 K = TypeVar("K")
@@ -91,8 +92,6 @@ class BoardRules:
 class QueueEntry:
     state: QueueState
     received: float  # monotonic time of arrival: ages are measured on our own clock
-    # (monotonic time, calls offered today) over the last half hour: the arrival rate
-    arrivals: tuple[tuple[float, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +126,9 @@ class Board:
     last_message: float | None = None  # monotonic time of the last phone-system message
     # The supervisors' rotas by day (v1.1); not the phone system's, so not "news" of it.
     rotas: Map[date, Rota] = field(default_factory=Map)
+    # Per queue, (monotonic time, calls offered today) over the last half hour: the
+    # arrival rate for agents needed now. Kept across reconnects (this appliance's own).
+    arrivals: Map[str, tuple[tuple[float, int], ...]] = field(default_factory=Map)
 
 
 def _put(mapping: Map[K, V], key: K, value: V | None) -> Map[K, V]:
@@ -142,75 +144,43 @@ def fold(board: Board, event: BoardEvent, now: float) -> Board:
     match event:
         case Connection(connected=True):
             # Retained messages follow the subscription: rebuild from them, so entities
-            # removed while we were away do not linger.
-            return Board(rules=rules, connected=True)
+            # removed while we were away do not linger. The arrival samples are this
+            # appliance's own observations, not the broker's: they stay.
+            return Board(rules=rules, connected=True, arrivals=board.arrivals)
         case Connection(connected=False):
             return replace(board, connected=False) if board.connected else board
         case FeedStatus(online=online):
-            return Board(
-                rules,
-                board.connected,
-                online,
-                board.queues,
-                board.agents,
-                board.ticker,
-                now,
-                board.rotas,
-            )
+            return replace(board, feed_online=online, last_message=now)
         case QueueUpdate(queue=queue, state=state):
             if not rules.shows_queue(queue):
                 return board
-            entry = None if state is None else _queue_entry(board, state, now)
-            return Board(
-                rules,
-                board.connected,
-                board.feed_online,
-                _put(board.queues, queue, entry),
-                board.agents,
-                board.ticker,
-                now,
-                board.rotas,
+            entry = None if state is None else QueueEntry(state, now)
+            return replace(
+                board,
+                queues=_put(board.queues, queue, entry),
+                arrivals=_arrivals(board, queue, state, now),
+                last_message=now,
             )
         case AgentUpdate(agent=agent, state=state, times_believed=believed):
             agent_entry = _agent_entry(board, agent, state, now, believed)
-            agents = _put(board.agents, agent, agent_entry)
-            return Board(
-                rules,
-                board.connected,
-                board.feed_online,
-                board.queues,
-                agents,
-                board.ticker,
-                now,
-                board.rotas,
-            )
+            return replace(board, agents=_put(board.agents, agent, agent_entry), last_message=now)
         case TickerUpdate(target=target, message=message):
-            return Board(
-                rules,
-                board.connected,
-                board.feed_online,
-                board.queues,
-                board.agents,
-                _put(board.ticker, target, message),
-                now,
-                board.rotas,
-            )
-        case RotaUpdate(day=day, rota=rota):
+            return replace(board, ticker=_put(board.ticker, target, message), last_message=now)
+        case RotaUpdate(day=day, rota=rota):  # the supervisors', not news of the phone system
             return replace(board, rotas=_put(board.rotas, day, rota))
     return board
 
 
-def _queue_entry(board: Board, state: QueueState, now: float) -> QueueEntry:
-    previous = board.queues.get(state.queue)
-    if state.today is None:
-        return QueueEntry(state, now)
-    same_day = (
-        previous is not None
-        and previous.state.today is not None
-        and previous.state.today.date == state.today.date
-    )
-    samples = previous.arrivals if previous is not None and same_day else ()
-    return QueueEntry(state, now, keep_samples(samples, now, state.today.offered))
+def _arrivals(
+    board: Board, queue: str, state: QueueState | None, now: float
+) -> Map[str, tuple[tuple[float, int], ...]]:
+    """The queue's calls offered over the last half hour, with this message's count."""
+    if state is None:
+        return _put(board.arrivals, queue, None)
+    if state.today is None:  # no count in this message: the samples stand
+        return board.arrivals
+    samples = keep_samples(board.arrivals.get(queue, ()), now, state.today.offered)
+    return board.arrivals.set(queue, samples)
 
 
 def _agent_entry(
@@ -313,9 +283,17 @@ def seconds_to_next_change(board: Board, now: float, wall_now: datetime) -> floa
     for message in board.ticker.values():
         if message.expires is not None:
             deadlines.append((message.expires - wall_now).total_seconds())
-    change = hours_state(board.rules.schedule, wall_now).next_change
-    if change is not None:
-        deadlines.append((change - wall_now).total_seconds())
+    hours = hours_state(board.rules.schedule, wall_now)
+    if hours.next_change is not None:
+        until_change = (hours.next_change - wall_now).total_seconds()
+        deadlines.append(until_change)
+        if hours.open:  # the closing forecast appears half an hour before
+            deadlines.append(until_change - CLOSING_FORECAST_S)
+    if board.rotas:  # a shift starts, its grace ends (missing), it ends, its grace ends
+        grace = timedelta(minutes=board.rules.staffing.grace_min)
+        for shift in current_shifts(board.rotas, wall_now, board.rules.timezone, grace):
+            for edge in (shift.start, shift.start + grace, shift.end, shift.end + grace):
+                deadlines.append((edge - wall_now).total_seconds())
     future = [deadline for deadline in deadlines if deadline > 0]
     # A hair past the instant, so that the re-render sees the change.
     return min(future) + 0.01 if future else None

@@ -19,6 +19,8 @@ from appliance.core.values import Shared, clean_text
 
 VERSION = 1
 MAX_PAYLOAD_BYTES = 64 * 1024
+# A day's rota may hold 500 shifts of about 140 bytes each: more than any other payload.
+MAX_ROTA_BYTES = 256 * 1024
 MAX_NAME_CHARS = 64
 MAX_TICKER_CHARS = 200
 MAX_CALLERS = 500
@@ -437,10 +439,11 @@ def _decode_rota(day_text: str, payload: bytes) -> RotaUpdate:
 
 def decode(topics: Topics, topic: str, payload: bytes) -> Event | Rejected:
     """Turn one MQTT message into a board event, or say why it was dropped."""
-    if len(payload) > MAX_PAYLOAD_BYTES:
-        return Rejected("oversized", topic, f"{len(payload)} bytes")
     prefix = topics.prefix + "/"
     parts = topic[len(prefix) :].split("/") if topic.startswith(prefix) else []
+    limit = MAX_ROTA_BYTES if parts[:1] == ["rota"] else MAX_PAYLOAD_BYTES
+    if len(payload) > limit:
+        return Rejected("oversized", topic, f"{len(payload)} bytes")
     try:
         match parts:
             case ["system", "status"]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 MAX_AGENTS = 1000  # above any hotline: the search gives up and says so
 ARRIVAL_WINDOW_S = 30 * 60.0
 MIN_WINDOW_S = 5 * 60.0  # a rate from fewer minutes than this is too unsure to show
+CLOSING_FORECAST_S = 30 * 60.0  # the closing forecast shows from this long before closing
 
 
 def erlang_b(agents: int, traffic: float) -> float:

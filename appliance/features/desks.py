@@ -46,6 +46,7 @@ from appliance.core.desk import (
 )
 from appliance.core.errors import NotConnectedError, PublishRefusedError
 from appliance.core.hours import hours_state
+from appliance.core.rota import current_shifts
 from appliance.drivers.store import AsyncStore, Store
 from appliance.features.hub import BoardHub
 from appliance.runtime.latest import Latest
@@ -320,9 +321,9 @@ class Desks:
     # --- output ------------------------------------------------------------------------
 
     def _todays_shifts(self) -> tuple[Shift, ...]:
-        board = self._hub.board.value
-        rota = board.rotas.get(self._clock.now().astimezone(board.rules.timezone).date())
-        return rota.shifts if rota is not None else ()
+        rules = self._hub.board.value.rules
+        grace = timedelta(minutes=rules.staffing.grace_min)
+        return current_shifts(self._hub.board.value.rotas, self._clock.now(), rules.timezone, grace)
 
     def _statuses(self) -> dict[str, DeskStatus]:
         board = self._hub.board.value

@@ -5,14 +5,24 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable
+from datetime import timedelta
 
 from appliance.core.board import Board, BoardEvent, BoardRules, Connection, fold
 from appliance.core.clock import Clock
-from appliance.core.contract import AgentUpdate, Event, QueueUpdate, Rejected, Topics, decode
+from appliance.core.contract import (
+    AgentUpdate,
+    Event,
+    QueueUpdate,
+    Rejected,
+    RotaUpdate,
+    Topics,
+    decode,
+)
 from appliance.core.plausible import Implausible, counts_contradict, times_implausible
 from appliance.runtime.latest import Latest
 
 log = logging.getLogger(__name__)
+ROTA_DAYS_AHEAD = 45
 
 
 class RateLimitedLog:
@@ -81,7 +91,19 @@ class BoardHub:
             return
         self.received += 1
         self.last_message = self.clock.monotonic()
+        if isinstance(event, RotaUpdate):
+            self._take_rota(event)
+            return
         self.apply(self._judged(event))
+
+    def _take_rota(self, update: RotaUpdate) -> None:
+        """Rotas from yesterday up to `ROTA_DAYS_AHEAD`: a month's calendar published at
+        once is kept for its days to come; past days are let go, so they never pile up."""
+        today = self.clock.now().astimezone(self.board.value.rules.timezone).date()
+        for day in [d for d in self.board.value.rotas if d < today - timedelta(days=1)]:
+            self.apply(RotaUpdate(day, None))
+        if today - timedelta(days=1) <= update.day <= today + timedelta(days=ROTA_DAYS_AHEAD):
+            self.apply(update)
 
     def _judged(self, event: Event) -> Event:
         """The event, with what cannot be true marked so, and counted."""

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import secrets
+from collections.abc import AsyncIterator, Callable
 
 from appliance.core.config import Config, MqttConfig
 from appliance.core.contract import DEFAULT_PREFIX
@@ -36,21 +38,47 @@ def mqtt_for(args: argparse.Namespace) -> MqttConfig:
     return MqttConfig(url=args.broker, prefix=args.prefix, protocol=args.protocol)
 
 
-async def publish_once(mqtt: MqttConfig, topic: str, payload: bytes, timeout_s: float) -> None:
+@contextlib.asynccontextmanager
+async def connected(
+    mqtt: MqttConfig,
+    timeout_s: float,
+    subscriptions: list[str] | None = None,
+    on_message: Callable[[str, bytes], None] | None = None,
+) -> AsyncIterator[MqttLink]:
+    """A link to the broker for one command, connected (and subscribed) within `timeout_s`."""
+    # An id of its own: two supervisors running a command at once must not kick each other.
+    client_id = f"hotline-cli-{secrets.token_hex(4)}"
     link = MqttLink(
-        mqtt, client_id="hotline-message", subscriptions=[], on_message=lambda _t, _p: None
+        mqtt,
+        client_id=client_id,
+        subscriptions=subscriptions or [],
+        on_message=on_message or (lambda _topic, _payload: None),
     )
     connection = asyncio.create_task(link.run(), name="mqtt")
     try:
-        async with asyncio.timeout(timeout_s):
-            await link.wait_connected()
-            await link.publish(topic, payload, qos=1, retain=True)
-    except TimeoutError:
-        raise HotlineError(f"broker not reachable: {link.last_error}") from None
+        try:
+            async with asyncio.timeout(timeout_s):
+                await link.wait_connected()  # and subscribed: retained messages are on their way
+        except TimeoutError:
+            raise HotlineError(f"broker not reachable: {link.last_error}") from None
+        yield link
     finally:
         connection.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await connection
+
+
+async def publish_once(
+    mqtt: MqttConfig, messages: list[tuple[str, bytes]], timeout_s: float
+) -> None:
+    """Each (topic, payload) retained, QoS 1, over one connection."""
+    async with connected(mqtt, timeout_s) as link:
+        try:
+            async with asyncio.timeout(timeout_s):
+                for topic, payload in messages:
+                    await link.publish(topic, payload, qos=1, retain=True)
+        except TimeoutError:
+            raise HotlineError(f"the broker did not take it: {link.last_error}") from None
 
 
 async def read_retained(mqtt: MqttConfig, topic: str, timeout_s: float) -> bytes | None:
@@ -61,18 +89,8 @@ async def read_retained(mqtt: MqttConfig, topic: str, timeout_s: float) -> bytes
         if not found.done():
             found.set_result(payload)
 
-    link = MqttLink(mqtt, client_id="hotline-read", subscriptions=[topic], on_message=arrived)
-    connection = asyncio.create_task(link.run(), name="mqtt")
-    try:
-        async with asyncio.timeout(timeout_s):
-            await link.wait_connected()  # and subscribed: the retained message is on its way
+    async with connected(mqtt, timeout_s, [topic], arrived):
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(RETAINED_WAIT_S):
                 return await found
         return None
-    except TimeoutError:
-        raise HotlineError(f"broker not reachable: {link.last_error}") from None
-    finally:
-        connection.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await connection

@@ -166,7 +166,7 @@ def _cmd_message(args: argparse.Namespace) -> int:
         expires = parse_until(args.until, now) if args.until else None
         message = TickerMessage(v=VERSION, text=args.text, level=args.level, expires=expires)
         payload = encode(message)
-    asyncio.run(publish_once(mqtt, topic, payload, args.timeout))
+    asyncio.run(publish_once(mqtt, [(topic, payload)], args.timeout))
     print("cleared" if args.clear else f"on the ticker for {args.site}: {args.text}")
     return 0
 

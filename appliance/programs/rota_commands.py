@@ -5,29 +5,56 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from appliance.core.contract import VERSION, Rota, RotaUpdate, Topics, decode, encode
+from appliance.core.contract import (
+    MAX_ROTA_BYTES,
+    VERSION,
+    Rota,
+    RotaUpdate,
+    Topics,
+    decode,
+    encode,
+)
 from appliance.core.errors import HotlineError
 from appliance.core.hours import COPENHAGEN
-from appliance.core.rota import read_rota_file
+from appliance.core.rota_files import read_rota_file
 from appliance.programs.broker_client import mqtt_for, one_shot_options, publish_once, read_retained
+from appliance.programs.configuration import load_config
+
+
+def _zone(args: argparse.Namespace) -> tzinfo:
+    """The hotline's time zone: the config's `[hours] timezone`, else Copenhagen."""
+    return ZoneInfo(load_config(args.config).hours.timezone) if args.config else COPENHAGEN
 
 
 def _cmd_publish(args: argparse.Namespace) -> int:
     path = Path(args.file)
     try:
-        text = path.read_text(encoding="utf-8-sig")  # a spreadsheet's CSV may start with a BOM
-    except (OSError, UnicodeDecodeError) as error:
-        raise HotlineError(f"{path}: {error}") from None
-    days = read_rota_file(text, str(path), COPENHAGEN, args.date)  # raises with every mistake
+        raw = path.read_bytes()
+    except OSError as error:
+        raise HotlineError(f"{path}: {error.strerror}") from None
+    try:
+        text = raw.decode("utf-8-sig")  # a spreadsheet's "CSV UTF-8" starts with a BOM
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252")  # Danish Excel's plain "CSV (semikolonsepareret)"
+    zone = _zone(args)
+    days = read_rota_file(text, str(path), zone, args.date)  # raises with every mistake
     mqtt = mqtt_for(args)
     topics = Topics(mqtt.prefix)
-    now = datetime.now(COPENHAGEN).replace(microsecond=0)
+    now = datetime.now(zone).replace(microsecond=0)
+    messages = []
     for day, shifts in sorted(days.items()):
-        rota = Rota(v=VERSION, date=day, ts=now, shifts=tuple(shifts))
-        asyncio.run(publish_once(mqtt, topics.rota(day), encode(rota), args.timeout))
+        payload = encode(Rota(v=VERSION, date=day, ts=now, shifts=tuple(shifts)))
+        if len(payload) > MAX_ROTA_BYTES:  # the boards would drop it: say so, send nothing
+            raise HotlineError(
+                f"{path}: the rota for {day} is {len(payload)} bytes, at most {MAX_ROTA_BYTES}"
+            )
+        messages.append((topics.rota(day), payload))
+    asyncio.run(publish_once(mqtt, messages, args.timeout))  # one connection for every day
+    for day, shifts in sorted(days.items()):
         standby = sum(shift.role == "standby" for shift in shifts)
         print(f"{day}: {len(shifts)} shifts published ({standby} standby)")
     return 0
@@ -36,7 +63,8 @@ def _cmd_publish(args: argparse.Namespace) -> int:
 def _cmd_show(args: argparse.Namespace) -> int:
     mqtt = mqtt_for(args)
     topics = Topics(mqtt.prefix)
-    day = args.date or datetime.now(COPENHAGEN).date()
+    zone = _zone(args)
+    day = args.date or datetime.now(zone).date()
     payload = asyncio.run(read_retained(mqtt, topics.rota(day), args.timeout))
     if not payload:
         print(f"no rota for {day}")
@@ -46,7 +74,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
         raise HotlineError(f"the rota for {day} on the broker is not valid: {update}")
     print(f"rota for {day} (published {update.rota.ts:%Y-%m-%d %H:%M})")
     for shift in sorted(update.rota.shifts, key=lambda s: (s.start, s.role, s.agent)):
-        start, end = shift.start.astimezone(COPENHAGEN), shift.end.astimezone(COPENHAGEN)
+        start, end = shift.start.astimezone(zone), shift.end.astimezone(zone)
         print(
             f"  {start:%H:%M}-{end:%H:%M}  {shift.role:<8} {shift.agent:<10} "
             f"{shift.name or '':<28} {shift.site or ''}".rstrip()

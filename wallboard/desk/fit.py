@@ -9,7 +9,7 @@ room for more lines) and then shortened at a word, with "…": never cut through
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from PIL import ImageFont
 
@@ -61,6 +61,7 @@ def _across(text: str, size: int, bold: bool) -> tuple[int, int]:
     return min(left, 0), max(right, int(font(size, bold).getlength(text)))
 
 
+@lru_cache(maxsize=4096)  # a desk redraws every second: only the wait's text is new
 def _bboxes(text: str, size: int, bold: bool) -> tuple[tuple[int, int, int, int], ...]:
     """The ink's box as drawn antialiased (greyscale OLEDs) and as drawn in one bit: the
     one-bit rasteriser reaches a pixel further here and there ("V" left of its origin)."""
@@ -118,7 +119,8 @@ def largest_size(text: str, width: int, height: int, bold: bool, *, most: int = 
     # maps the font file and keeps what it touched resident, ~0.2 MB a face).
     by_height = height * _REFERENCE_PX // max(1, line_height(_REFERENCE_PX, bold, text)) + 1
     by_width = width * _REFERENCE_PX // max(1, text_width(text, _REFERENCE_PX, bold)) + 1
-    size = min(most, LARGEST_PX, by_height, by_width)
+    # (+2: the estimate rounds down now and then; one step too small is not the largest)
+    size = min(most, LARGEST_PX, by_height + 2, by_width + 2)
     while size >= smallest:
         if line_height(size, bold, text) <= height and text_width(text, size, bold) <= width:
             return size
@@ -133,6 +135,7 @@ def place(text: str, box: Box, size: int, bold: bool, right: bool = False) -> Pl
     return Placed(text, x, box.y - top, size, bold, box)
 
 
+@lru_cache(maxsize=1024)
 def fit_line(text: str, box: Box, *, bold: bool = False, most: int = LARGEST_PX,
              right: bool = False, smallest: int = SMALLEST_PX) -> Placed | None:  # fmt: skip
     """`text` as large as `box` takes it, or None where it fits not even at `smallest`."""
@@ -182,9 +185,16 @@ def fit_block(text: str, box: Box, *, bold: bool = False, max_lines: int = 1,
               smallest: int = SMALLEST_PX) -> list[Placed]:  # fmt: skip
     """`text` in up to `max_lines` lines at the largest size that takes it whole; else at
     `smallest`, as many lines as fit, the last one shortened at a word."""
+    return list(_fit_block(text, box, bold, max_lines, smallest))
+
+
+@lru_cache(maxsize=1024)  # the same lines in the same boxes, frame after frame
+def _fit_block(
+    text: str, box: Box, bold: bool, max_lines: int, smallest: int
+) -> tuple[Placed, ...]:
     words = text.split()
     if not words:
-        return []
+        return ()
     best = largest_size(text, box.width, box.height, bold, smallest=smallest)
     lines, size = [text], best
     for count in range(2, max_lines + 1):
@@ -192,17 +202,17 @@ def fit_block(text: str, box: Box, *, bold: bool = False, max_lines: int = 1,
         if candidate > size:
             lines, size = _wrap(words, box.width, candidate, bold), candidate
     if size and lines == [text]:  # one line, with its own reach (figures grow)
-        return [place(text, box, size, bold)]
+        return (place(text, box, size, bold),)
     if size:
-        return _stack(lines, box, size, bold)
+        return tuple(_stack(lines, box, size, bold))
     size = smallest
     rows = min(max_lines, (box.height + _GAP) // (line_height(size, bold) + _GAP))
     if rows < 1:
-        return []
+        return ()
     lines = _wrap(words, box.width, size, bold)
     if len(lines) > rows:
         lines = [*lines[: rows - 1], shorten(" ".join(lines[rows - 1 :]), box.width, size, bold)]
-    return _stack(lines, box, size, bold)
+    return tuple(_stack(lines, box, size, bold))
 
 
 def _stack(lines: list[str], box: Box, size: int, bold: bool) -> list[Placed]:

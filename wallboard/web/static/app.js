@@ -50,11 +50,18 @@ function parseOffset(iso) {
 function whenText(iso) {
   const offset = parseOffset(iso);
   const local = new Date(Date.parse(iso) + offset * 60000);
-  const hh = String(local.getUTCHours()).padStart(2, "0");
-  const mm = String(local.getUTCMinutes()).padStart(2, "0");
-  const sep = LANG === "da" ? "." : ":";
-  return `${weekdayName(local.getUTCDay())} ${T.at} ${hh}${sep}${mm}`;
+  return `${weekdayName(local.getUTCDay())} ${T.at} ${hhmm(local)}`;
 }
+
+// A Date's UTC fields (the site's time, shifted) as a time of day in the page's language.
+function hhmm(shifted) {
+  const hh = String(shifted.getUTCHours()).padStart(2, "0");
+  const mm = String(shifted.getUTCMinutes()).padStart(2, "0");
+  return clockText(`${hh}:${mm}`);
+}
+
+// "18:30" as the page's language writes a time of day: 18.30 in Danish.
+function clockText(text) { return LANG === "da" ? text.replace(":", ".") : text; }
 
 function figure(kind, label, value) {
   const box = el("div", "figure " + kind);
@@ -118,7 +125,7 @@ function renderQueue(queue) {
 
 // "Ved lukning 22.00: ca. 4 venter – sidste svar ca. 22.12"
 function forecastText(forecast) {
-  const clock = (iso) => iso.slice(11, 16).replace(":", LANG === "da" ? "." : ":");
+  const clock = (iso) => clockText(iso.slice(11, 16));
   const closes = clock(forecast.closes_at);
   return forecast.waiting_at_close > 0
     ? T.forecast.replace("{closes}", closes).replace("{n}", forecast.waiting_at_close)
@@ -213,10 +220,7 @@ function render() {
 // who is on duty without a shift. At most a few names a group, so it never crowds them out.
 const ROTA_NAMES = 5;
 
-function shortName(name) {
-  const words = name.trim().split(/\s+/);
-  return words.length > 1 ? `${words[0]} ${words[words.length - 1][0]}.` : name;
-}
+function shortName(name) { return shortNames(name)[0] || name; }
 
 function renderRota() {
   const box = document.getElementById("rota");
@@ -224,7 +228,7 @@ function renderRota() {
   const groups = [
     ["missing", T.rota_missing, board.rota.filter((s) => s.status === "missing").map((s) => s.name)],
     ["expected", T.rota_expected, board.rota.filter((s) => s.status === "expected")
-      .map((s) => `${s.name} ${s.start.replace(":", LANG === "da" ? "." : ":")}`)],
+      .map((s) => `${s.name} ${clockText(s.start)}`)],
     ["standby", T.rota_standby, board.rota.filter((s) => s.status === "standby").map((s) => s.name)],
     ["unscheduled", T.rota_unscheduled, board.agents.filter((a) => a.scheduled === false)
       .map((a) => a.name)],
@@ -287,6 +291,7 @@ const PAGE_MAX_MS = 10000;
 let agentPage = 0;
 let agentPages = 1;
 let pageTimer = null;
+let pagePeriodMs = 0;
 
 function rem() { return parseFloat(getComputedStyle(document.documentElement).fontSize); }
 
@@ -378,8 +383,13 @@ function setAgentPages(pages) {
   panel.dataset.page = agentPage;
   panel.dataset.pageMs = periodMs;
   document.getElementById("agents-page").textContent = pages > 1 ? `${agentPage + 1}/${pages}` : "";
+  // A timer only while there are pages, turning at the period for their number now.
+  if (pageTimer !== null && (pages <= 1 || pagePeriodMs !== periodMs)) {
+    clearInterval(pageTimer);
+    pageTimer = null;
+  }
   if (pages > 1 && pageTimer === null) pageTimer = setInterval(turnAgentsPage, periodMs);
-  if (pages <= 1 && pageTimer !== null) { clearInterval(pageTimer); pageTimer = null; }
+  pagePeriodMs = periodMs;
 }
 
 function turnAgentsPage() {
@@ -399,9 +409,7 @@ new ResizeObserver(() => {
 function tick() {
   if (!board) return;
   const now = siteNow();
-  const hh = String(now.getUTCHours()).padStart(2, "0");
-  const mm = String(now.getUTCMinutes()).padStart(2, "0");
-  document.getElementById("clock").textContent = `${hh}${LANG === "da" ? "." : ":"}${mm}`;
+  document.getElementById("clock").textContent = hhmm(now);
   document.getElementById("date").textContent =
     `${weekdayName(now.getUTCDay())} ${now.getUTCDate()}.${now.getUTCMonth() + 1}.${now.getUTCFullYear()}`;
   if (!connected) return; // frozen numbers, under a banner that says so
