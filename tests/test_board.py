@@ -84,6 +84,9 @@ def test_the_issue_example_board() -> None:
             "abandon_pct": 5.1,
             "asa_s": 34.2,
             "aht_s": 245.0,
+            "sl_formula": "answered",
+            "sl_threshold_s": 60.0,
+            "aht_includes_wrap": False,
         },
         # One message is no arrival rate yet: agents needed unknown, not made up.
         "staffing": {"needed": None, "serving": 4, "method": "erlang_c", "forecast": None},

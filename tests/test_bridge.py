@@ -193,6 +193,15 @@ async def test_an_evening_becomes_the_contract(
             "sl_threshold_s": 60.0,
             "wait_answered_s": 87.0,
             "talk_s": 240.0,
+            # v1.1: both abandons within the 60 s, no wrap-up configured, and the parts by
+            # the number dialled (89401751: Aarhus, 89401710: Favrskov, 70101010: unknown).
+            "abandoned_within_sl": 2,
+            "wrap_s": 0.0,
+            "by_municipality": {
+                "000": {"offered": 1, "answered": 0, "abandoned": 1, "answered_within_sl": 0},
+                "710": {"offered": 2, "answered": 0, "abandoned": 1, "answered_within_sl": 0},
+                "751": {"offered": 2, "answered": 2, "abandoned": 0, "answered_within_sl": 1},
+            },
         }
         assert queue["waiting"] == 1
         assert [c["municipality"] for c in queue["callers"]] == ["710"]
@@ -295,6 +304,16 @@ async def test_a_restarted_bridge_takes_over_todays_counts(
             asterisk.replay(EVENING.split("; Three more")[0])  # two more joins... and more
             await seen.until(
                 lambda: (seen.queue("borger") or {})["today"]["offered"] == 8, "counting on"
+            )
+            # The v1.1 parts too: by municipality, each adding up to the whole, and the
+            # agents' own counts.
+            today = (seen.queue("borger") or {})["today"]
+            parts = today["by_municipality"]
+            assert sum(part["offered"] for part in parts.values()) == 8
+            assert parts["751"]["answered"] == today["answered"]
+            await seen.until(
+                lambda: ((seen.agent("a2101") or {}).get("today") or {}).get("answered", 0) >= 1,
+                "Mette's answered call kept",
             )
 
 

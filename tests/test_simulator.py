@@ -41,6 +41,18 @@ def test_every_call_is_accounted_for() -> None:
     # Poisson arrivals at 95 an hour for 4 hours: 380 expected, well within 5 sigma.
     assert abs(offered - 380) < 5 * 380**0.5
     assert 0.5 < answered / offered <= 1.0
+    # v1.1: every queue's parts by municipality add up to its totals; the agents' own
+    # answered calls to the queues'.
+    for counts in center.counts.values():
+        for field in ("offered", "answered", "abandoned", "answered_within_sl"):
+            parts = sum(getattr(t, field) for t in counts.by_municipality.values())
+            assert parts == getattr(counts, field), field
+        assert counts.abandoned_within_sl <= counts.abandoned
+        assert counts.wrap_s > 0
+    assert sum(agent.answered for agent in center.agents.values()) == answered
+    assert set().union(*(c.by_municipality for c in center.counts.values())) <= {
+        m.code for m in center.municipalities
+    }
 
 
 def test_the_shift_stays_near_its_target_and_agents_pause() -> None:

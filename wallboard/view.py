@@ -47,6 +47,9 @@ class TodayView(msgspec.Struct, frozen=True):
     abandon_pct: float | None
     asa_s: float | None
     aht_s: float | None
+    sl_formula: str = "answered"  # which of the four service levels `sl_pct` is
+    sl_threshold_s: float | None = None  # within how many seconds, as the phone system counts
+    aht_includes_wrap: bool = False
 
 
 class ForecastView(msgspec.Struct, frozen=True):
@@ -130,7 +133,12 @@ def board_view(board: Board, now: float, wall_now: datetime, site_name: str = ""
     for entry in shown_queues(board):
         state = entry.state
         live = feed_live and not queue_is_stale(board, entry, now)
-        figures = today_figures(state.today, local_now.date())
+        figures = today_figures(
+            state.today,
+            local_now.date(),
+            rules.metrics.service_level,
+            rules.metrics.aht_includes_wrap,
+        )
         counts = agent_counts(board, entry) if live else None
         queues.append(
             QueueView(
@@ -138,7 +146,7 @@ def board_view(board: Board, now: float, wall_now: datetime, site_name: str = ""
                 name=state.name or state.queue,
                 waiting=state.waiting if live else None,
                 longest_wait_s=int(longest_wait_s(entry, now)) if live else None,
-                level=queue_level(board, entry, now, hours.open) if live else None,
+                level=queue_level(board, entry, now, hours.open, figures) if live else None,
                 stale=not live,
                 agents=counts,
                 today=TodayView(
@@ -149,6 +157,9 @@ def board_view(board: Board, now: float, wall_now: datetime, site_name: str = ""
                     figures.abandon_pct,
                     figures.asa_s,
                     figures.aht_s,
+                    rules.metrics.service_level,
+                    state.today.sl_threshold_s if state.today else None,
+                    rules.metrics.aht_includes_wrap,
                 ),
                 staffing=None
                 if counts is None

@@ -15,7 +15,13 @@ from zoneinfo import ZoneInfo
 
 from immutables import Map
 
-from appliance.core.config import AlarmsConfig, Config, StaffingConfig, build_schedule
+from appliance.core.config import (
+    AlarmsConfig,
+    Config,
+    MetricsConfig,
+    StaffingConfig,
+    build_schedule,
+)
 from appliance.core.contract import (
     AGENT_STATES,
     AgentCounts,
@@ -31,7 +37,7 @@ from appliance.core.contract import (
     TickerUpdate,
 )
 from appliance.core.hours import Schedule, hours_state
-from appliance.core.metrics import Level, alarm_level, level_deadlines
+from appliance.core.metrics import Level, TodayFigures, alarm_level, level_deadlines
 from appliance.core.rota import current_shifts
 from appliance.core.staffing import CLOSING_FORECAST_S, keep_samples
 
@@ -66,6 +72,7 @@ class BoardRules:
     alarms: AlarmsConfig = field(default_factory=AlarmsConfig)
     schedule: Schedule = field(default_factory=Schedule.always_open)
     staffing: StaffingConfig = field(default_factory=StaffingConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
     @classmethod
     def from_config(cls, config: Config, today: date) -> BoardRules:
@@ -78,6 +85,7 @@ class BoardRules:
             alarms=config.alarms,
             schedule=schedule,
             staffing=config.staffing,
+            metrics=config.metrics,
         )
 
     @property
@@ -279,7 +287,7 @@ def seconds_to_next_change(board: Board, now: float, wall_now: datetime) -> floa
         if entry.state.waiting:
             elapsed = now - entry.received
             base = entry.state.longest_wait_s + elapsed
-            deadlines += level_deadlines(base, board.rules.alarms)
+            deadlines += level_deadlines(base, board.rules.alarms.for_queue(entry.state.queue))
     for message in board.ticker.values():
         if message.expires is not None:
             deadlines.append((message.expires - wall_now).total_seconds())
@@ -299,8 +307,16 @@ def seconds_to_next_change(board: Board, now: float, wall_now: datetime) -> floa
     return min(future) + 0.01 if future else None
 
 
-def queue_level(board: Board, entry: QueueEntry, now: float, is_open: bool = True) -> Level:
-    """The queue's alarm level; alarms are silent while the hotline is closed."""
+def queue_level(
+    board: Board,
+    entry: QueueEntry,
+    now: float,
+    is_open: bool = True,
+    figures: TodayFigures | None = None,
+) -> Level:
+    """The queue's alarm level (its own thresholds, and with today's `figures` the day's
+    service level and abandon rate); alarms are silent while the hotline is closed."""
     if not is_open:
         return "ok"
-    return alarm_level(entry.state.waiting, longest_wait_s(entry, now), board.rules.alarms)
+    alarms = board.rules.alarms.for_queue(entry.state.queue)
+    return alarm_level(entry.state.waiting, longest_wait_s(entry, now), alarms, figures)

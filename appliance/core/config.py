@@ -81,11 +81,53 @@ class AgentsConfig(Section, frozen=True, kw_only=True):
     show: Literal["queues", "site"] = "queues"
 
 
+Percent = Annotated[float, msgspec.Meta(ge=0, le=100)]
+
+
+class QueueAlarms(Section, frozen=True, kw_only=True):
+    """`[alarms.queues.<queue>]`: a queue's own thresholds; what it leaves out, `[alarms]`'s."""
+
+    waiting_warn: NonNegativeInt | None = None
+    waiting_critical: NonNegativeInt | None = None
+    longest_wait_warn_s: PositiveSeconds | None = None
+    longest_wait_critical_s: PositiveSeconds | None = None
+    sl_warn_pct: Percent | None = None
+    sl_critical_pct: Percent | None = None
+    abandon_warn_pct: Percent | None = None
+    abandon_critical_pct: Percent | None = None
+
+
 class AlarmsConfig(Section, frozen=True, kw_only=True):
     waiting_warn: NonNegativeInt = 3
     waiting_critical: NonNegativeInt = 6
     longest_wait_warn_s: PositiveSeconds = 120.0
     longest_wait_critical_s: PositiveSeconds = 300.0
+    # The day's service level below, or its abandon rate above, these (off unless set);
+    # judged once `ALARM_MIN_OFFERED` calls were offered, so one early miss is no alarm.
+    sl_warn_pct: Percent | None = None
+    sl_critical_pct: Percent | None = None
+    abandon_warn_pct: Percent | None = None
+    abandon_critical_pct: Percent | None = None
+    queues: dict[Identifier, QueueAlarms] = msgspec.field(default_factory=dict)
+
+    def for_queue(self, queue: str) -> AlarmsConfig:
+        """The thresholds that apply to `queue`: its own, else these."""
+        own = self.queues.get(queue)
+        if own is None:
+            return self
+        changes = {f: v for f in own.__struct_fields__ if (v := getattr(own, f)) is not None}
+        return msgspec.structs.replace(self, queues={}, **changes)
+
+
+ServiceLevelFormula = Literal[
+    "answered", "offered", "offered_excluding_abandoned_within", "offered_counting_abandoned_within"
+]
+
+
+class MetricsConfig(Section, frozen=True, kw_only=True):
+    # Which service level the displays show (docs/municipalities.md has the four).
+    service_level: ServiceLevelFormula = "answered"
+    aht_includes_wrap: bool = False  # average handling time with the after-call work
 
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -234,6 +276,7 @@ class Config(Section, frozen=True, kw_only=True):
     queues: QueuesConfig = QueuesConfig()
     agents: AgentsConfig = AgentsConfig()
     alarms: AlarmsConfig = AlarmsConfig()
+    metrics: MetricsConfig = MetricsConfig()
     web: WebConfig = WebConfig()
     hours: HoursConfig = HoursConfig()
     history: HistoryConfig = HistoryConfig()
@@ -247,15 +290,30 @@ class Config(Section, frozen=True, kw_only=True):
 # --- checks beyond the shape ----------------------------------------------------------
 
 
+def _alarm_order(where: str, alarms: AlarmsConfig) -> list[str]:
+    """Warn before critical: more waiting, a longer wait, a higher abandon rate, a lower SL."""
+    errors = []
+    for warn, critical, higher in (
+        ("waiting_warn", "waiting_critical", True),
+        ("longest_wait_warn_s", "longest_wait_critical_s", True),
+        ("abandon_warn_pct", "abandon_critical_pct", True),
+        ("sl_warn_pct", "sl_critical_pct", False),
+    ):
+        first, second = getattr(alarms, warn), getattr(alarms, critical)
+        if first is None or second is None:
+            continue
+        if (first > second) if higher else (first < second):
+            side = "above" if higher else "below"
+            errors.append(f"{where}.{warn}: must not be {side} {where}.{critical}")
+    return errors
+
+
 def _check_consistency(config: Config) -> list[str]:
     errors = []
-    alarms = config.alarms
-    if alarms.waiting_warn > alarms.waiting_critical:
-        errors.append("alarms.waiting_warn: must not be above alarms.waiting_critical")
-    if alarms.longest_wait_warn_s > alarms.longest_wait_critical_s:
-        errors.append(
-            "alarms.longest_wait_warn_s: must not be above alarms.longest_wait_critical_s"
-        )
+    for where, alarms in [("alarms", config.alarms)] + [
+        (f"alarms.queues.{queue}", config.alarms.for_queue(queue)) for queue in config.alarms.queues
+    ]:
+        errors += _alarm_order(where, alarms)
     url = urlsplit(config.mqtt.url)
     if url.scheme not in ("mqtt", "mqtts") or not url.hostname:
         errors.append("mqtt.url: expected mqtt://host[:port] or mqtts://host[:port]")

@@ -60,6 +60,20 @@ class AgentCounts(msgspec.Struct, frozen=True, kw_only=True):
     paused: Count = 0
 
 
+MunicipalityCode = Annotated[str, msgspec.Meta(pattern="^[0-9]{3}$")]
+UNKNOWN_MUNICIPALITY = "000"  # callers whose municipality is not known (v1.1)
+MAX_MUNICIPALITIES = 200  # Denmark has 98
+
+
+class MunicipalityCounts(msgspec.Struct, frozen=True, kw_only=True):
+    """v1.1: a queue's counts for the callers of one municipality."""
+
+    offered: Count = 0
+    answered: Count = 0
+    abandoned: Count = 0
+    answered_within_sl: Count = 0
+
+
 class Today(msgspec.Struct, frozen=True, kw_only=True):
     date: date
     offered: Count = 0
@@ -70,6 +84,48 @@ class Today(msgspec.Struct, frozen=True, kw_only=True):
     sl_threshold_s: Seconds | None = None
     wait_answered_s: Seconds = 0.0
     talk_s: Seconds = 0.0
+    # v1.1, optional: a v1 publisher sends none of them, and the figures that need one
+    # are then "–".
+    abandoned_within_sl: Count | None = None
+    wrap_s: Seconds | None = None
+    by_municipality: (
+        Annotated[
+            dict[MunicipalityCode, MunicipalityCounts], msgspec.Meta(max_length=MAX_MUNICIPALITIES)
+        ]
+        | None
+    ) = None
+
+
+class AgentToday(msgspec.Struct, frozen=True, kw_only=True):
+    """v1.1: one agent's own counts for the day (`on_duty_s`: in any state but logged out)."""
+
+    date: date
+    answered: Count = 0
+    talk_s: Seconds = 0.0
+    wrap_s: Seconds = 0.0
+    on_duty_s: Seconds = 0.0
+
+
+@dataclass(slots=True)
+class Tally:
+    """Counts of one municipality's callers, as a publisher keeps them while counting."""
+
+    offered: int = 0
+    answered: int = 0
+    abandoned: int = 0
+    answered_within_sl: int = 0
+
+    def plus(self, other: Tally) -> Tally:
+        return Tally(
+            *(
+                a + b
+                for a, b in zip(dataclasses.astuple(self), dataclasses.astuple(other), strict=True)
+            )
+        )
+
+
+_SUMMED = ("offered", "answered", "abandoned", "short_abandoned", "answered_within_sl",
+           "abandoned_within_sl", "wait_answered_s", "talk_s", "wrap_s")  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -82,23 +138,54 @@ class DayCounts:
     abandoned: int = 0
     short_abandoned: int = 0
     answered_within_sl: int = 0
+    abandoned_within_sl: int = 0
     wait_answered_s: float = 0.0
     talk_s: float = 0.0
+    wrap_s: float = 0.0
+    by_municipality: dict[str, Tally] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def from_today(cls, today: Today) -> DayCounts:
-        fields = msgspec.structs.asdict(today)
-        fields.pop("sl_threshold_s")
-        return cls(day=fields.pop("date"), **fields)
+        """The counts a payload carries (a v1 payload's missing v1.1 parts as zero)."""
+        return cls(
+            day=today.date,
+            offered=today.offered,
+            answered=today.answered,
+            abandoned=today.abandoned,
+            short_abandoned=today.short_abandoned,
+            answered_within_sl=today.answered_within_sl,
+            abandoned_within_sl=today.abandoned_within_sl or 0,
+            wait_answered_s=today.wait_answered_s,
+            talk_s=today.talk_s,
+            wrap_s=today.wrap_s or 0.0,
+            by_municipality={
+                code: Tally(c.offered, c.answered, c.abandoned, c.answered_within_sl)
+                for code, c in (today.by_municipality or {}).items()
+            },
+        )
 
     def is_empty(self) -> bool:
         return self == DayCounts(self.day)
 
+    def tally(self, municipality: str | None) -> Tally:
+        """The running tally of a municipality's callers (`000`: unknown)."""
+        code = municipality or UNKNOWN_MUNICIPALITY
+        found = self.by_municipality.get(code)
+        if found is None:
+            found = self.by_municipality[code] = Tally()
+        return found
+
     def plus(self, other: DayCounts) -> DayCounts:
         """Both tallies of one day together (counts from before a restart, and since)."""
-        counts = [f.name for f in dataclasses.fields(self) if f.name != "day"]
-        summed = {name: getattr(self, name) + getattr(other, name) for name in counts}
-        return DayCounts(self.day, **summed)
+        summed = {name: getattr(self, name) + getattr(other, name) for name in _SUMMED}
+        codes = self.by_municipality.keys() | other.by_municipality.keys()
+        parts = {
+            code: self.by_municipality.get(code, Tally()).plus(
+                other.by_municipality.get(code, Tally())
+            )
+            for code in codes
+        }
+        return DayCounts(self.day, by_municipality=parts, **summed)
 
     def today(self, sl_threshold_s: float) -> Today:
         return Today(
@@ -111,6 +198,17 @@ class DayCounts:
             sl_threshold_s=sl_threshold_s,
             wait_answered_s=round(self.wait_answered_s, 1),
             talk_s=round(self.talk_s, 1),
+            abandoned_within_sl=self.abandoned_within_sl,
+            wrap_s=round(self.wrap_s, 1),
+            by_municipality={
+                code: MunicipalityCounts(
+                    offered=t.offered,
+                    answered=t.answered,
+                    abandoned=t.abandoned,
+                    answered_within_sl=t.answered_within_sl,
+                )
+                for code, t in sorted(self.by_municipality.items())
+            },
         )
 
 
@@ -141,6 +239,7 @@ class AgentState(Payload, frozen=True, kw_only=True):
     since: Timestamp | None = None
     queues: tuple[str, ...] = ()
     extension: str | None = None
+    today: AgentToday | None = None  # v1.1
 
 
 class TickerMessage(Payload, frozen=True, kw_only=True):

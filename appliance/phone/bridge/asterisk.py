@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 
 from appliance.core.contract import (
     VERSION,
+    AgentToday,
+    AgentUpdate,
     QueueUpdate,
     SetRequestUpdate,
     SetResult,
@@ -65,7 +67,11 @@ class AsteriskBridge:
         self.link = MqttLink(
             config.mqtt,
             client_id=f"hotline-bridge-{socket.gethostname()[:40]}",
-            subscriptions=[*self.topics.phone_system_subscriptions(), self.topics.queue("+")],
+            subscriptions=[
+                *self.topics.phone_system_subscriptions(),
+                self.topics.queue("+"),
+                self.topics.agent("+"),  # our own agents' `today`, from before a restart
+            ],
             on_message=self._on_message,
             on_retained=self._on_retained,
             on_connection=self._on_connection,
@@ -179,12 +185,20 @@ class AsteriskBridge:
             self._requests.put_nowait(event)
         elif isinstance(event, QueueUpdate) and event.state and event.state.today:
             self._take_over_counts(event.queue, event.state.today)
+        elif isinstance(event, AgentUpdate) and event.state and event.state.today:
+            self._take_over_agent_counts(event.agent, event.state.today)
 
     def _take_over_counts(self, queue: str, today: Today) -> None:
         """Our own retained state from before a restart carries today's counts so far."""
         if self.pbx.seed_today(queue, today):
             log.info("took over today's counts for %s from the broker", queue)
             self._changed(Changes(queues={queue}))
+
+    def _take_over_agent_counts(self, agent: str, today: AgentToday) -> None:
+        """The same for an agent's own counts (v1.1)."""
+        interface = self.pbx.interface_of(agent)
+        if self.pbx.seed_agent(agent, today) and interface is not None:
+            self._changed(Changes(members={interface}))
 
     def _changed(self, changes: Changes) -> None:
         if changes:
@@ -234,6 +248,7 @@ class AsteriskBridge:
                 agent = self.pbx.mapping(interface).agent
                 payload = encode(agent_state) if agent_state is not None else b""
                 await self.link.publish(self.topics.agent(agent), payload, qos=1, retain=True)
+                self.pbx.published_agents.add(agent)
                 pending.members.discard(interface)
             for queue in sorted(pending.queues):
                 state = self.pbx.queue_state(queue, now)

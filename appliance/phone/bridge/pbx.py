@@ -21,6 +21,7 @@ from appliance.core.contract import (
     AgentCounts,
     AgentState,
     AgentStateName,
+    AgentToday,
     Caller,
     DayCounts,
     QueueState,
@@ -53,6 +54,26 @@ class Waiting:
 
 
 @dataclass(slots=True)
+class AgentDay:
+    """One agent's own counts for the day (v1.1 `today` of an agent)."""
+
+    answered: int = 0
+    talk_s: float = 0.0
+    wrap_s: float = 0.0
+    on_duty_s: float = 0.0  # before `on_since`
+    on_since: datetime | None = None  # on duty (any state but logged out) since
+
+    def on_duty_until(self, now: datetime) -> float:
+        running = (now - self.on_since).total_seconds() if self.on_since else 0.0
+        return self.on_duty_s + max(0.0, running)
+
+    def seeded(self, seed: AgentToday | None) -> tuple[int, float, float]:
+        if seed is None:
+            return self.answered, self.talk_s, self.wrap_s
+        return self.answered + seed.answered, self.talk_s + seed.talk_s, self.wrap_s + seed.wrap_s
+
+
+@dataclass(slots=True)
 class Member:
     """One interface: its device, and its membership (paused or not) per queue."""
 
@@ -63,6 +84,7 @@ class Member:
     wrap_up_until: datetime | None = None
     shown: tuple[AgentStateName, str] = ("logged_out", "")
     since: datetime | None = None
+    day: AgentDay = field(default_factory=AgentDay)
 
 
 @dataclass(slots=True)
@@ -108,6 +130,9 @@ class Pbx:
         # Queues (contract ids) this run has published today: what the broker keeps of them
         # from then on is this run's own count, never a seed (a reconnect resends it).
         self.published: set[str] = set()
+        # The same for each agent's own `today` (v1.1), by contract agent id.
+        self.agent_seeds: dict[str, AgentToday] = {}
+        self.published_agents: set[str] = set()
 
     # --- identity -----------------------------------------------------------------------
 
@@ -145,7 +170,12 @@ class Pbx:
         self.today = {name: DayCounts(self.day) for name in self.queue_ids}
         self.seeds = dict.fromkeys(self.queue_ids)  # yesterday's are no seeds for today
         self.published = set()
-        return Changes(queues=set(self.queue_ids.values()))
+        self.agent_seeds, self.published_agents = {}, set()
+        midnight = datetime.combine(day, datetime.min.time(), self._zone)
+        for member in self.members.values():  # on duty over midnight: today's from 00:00
+            on = member.day.on_since is not None
+            member.day = AgentDay(on_since=midnight if on else None)
+        return Changes(queues=set(self.queue_ids.values()), members=set(self.members))
 
     def apply(self, event: Fields, now: datetime) -> Changes:
         changes = self.roll_day(now)
@@ -190,17 +220,23 @@ class Pbx:
         number = event.get(self._config.callers.did_field, "")
         municipality = self._config.callers.dids.get(number)
         self.callers[queue][event.get("Uniqueid", "")] = Waiting(now, municipality)
-        self.today[queue].offered += 1
+        counts = self.today[queue]
+        counts.offered += 1
+        counts.tally(municipality).offered += 1
 
-    def _leave(self, queue: str, event: Fields, _now: datetime) -> None:
-        self.callers[queue].pop(event.get("Uniqueid", ""), None)
+    def _leave(self, queue: str, event: Fields, _now: datetime) -> Waiting | None:
+        return self.callers[queue].pop(event.get("Uniqueid", ""), None)
 
     def _abandon(self, queue: str, event: Fields, now: datetime) -> None:
-        self._leave(queue, event, now)
+        caller = self._leave(queue, event, now)
         counts = self.today[queue]
         counts.abandoned += 1
-        if _number(event, "HoldTime") < self._config.stats.short_abandon_s:
+        counts.tally(caller.municipality if caller else None).abandoned += 1
+        waited = _number(event, "HoldTime")
+        if waited < self._config.stats.short_abandon_s:
             counts.short_abandoned += 1
+        if waited <= self._config.stats.sl_threshold_s:
+            counts.abandoned_within_sl += 1
 
     def _device(self, event: Fields, status: int, *, unless: tuple[int, ...] = ()) -> None:
         member = self.members.get(_interface(event))
@@ -214,21 +250,33 @@ class Pbx:
         self._device(event, NOT_INUSE, unless=(INUSE, BUSY, ONHOLD))
 
     def _connect(self, queue: str, event: Fields, now: datetime) -> None:
-        self._leave(queue, event, now)
+        caller = self._leave(queue, event, now)
         self._device(event, INUSE)
         wait = _number(event, "HoldTime")
+        within = wait <= self._config.stats.sl_threshold_s
         counts = self.today[queue]
         counts.answered += 1
         counts.wait_answered_s += wait
-        if wait <= self._config.stats.sl_threshold_s:
-            counts.answered_within_sl += 1
+        counts.answered_within_sl += within
+        tally = counts.tally(caller.municipality if caller else None)
+        tally.answered += 1
+        tally.answered_within_sl += within
+        member = self.members.get(_interface(event))
+        if member is not None:
+            member.day.answered += 1
 
     def _complete(self, queue: str, event: Fields, now: datetime) -> None:
         self._device(event, NOT_INUSE)
-        self.today[queue].talk_s += _number(event, "TalkTime")
+        talk, wrap = _number(event, "TalkTime"), self._config.stats.wrap_up_s
+        counts = self.today[queue]
+        counts.talk_s += talk
+        counts.wrap_s += wrap  # the after-call work Asterisk holds each member for
         member = self.members.get(_interface(event))
-        if member is not None and self._config.stats.wrap_up_s > 0:
-            member.wrap_up_until = now + timedelta(seconds=self._config.stats.wrap_up_s)
+        if member is not None:
+            member.day.talk_s += talk
+            member.day.wrap_s += wrap
+            if wrap > 0:
+                member.wrap_up_until = now + timedelta(seconds=wrap)
 
     def apply_snapshot(self, events: Iterable[Fields], now: datetime) -> Changes:
         """Replace queues, members and callers with what QueueStatus reported.
@@ -281,6 +329,15 @@ class Pbx:
                 return not self.seeds[name].is_empty()  # type: ignore[union-attr]
         return False
 
+    def seed_agent(self, agent_id: str, today: AgentToday) -> bool:
+        """The same for an agent's own counts (v1.1), once per agent and day."""
+        if today.date != self.day or agent_id in self.agent_seeds:
+            return False
+        if agent_id in self.published_agents:
+            return False
+        self.agent_seeds[agent_id] = today
+        return True
+
     def counts(self, name: str) -> DayCounts:
         """Today's counts as published: the seed from before a restart, plus our own."""
         seed, own = self.seeds[name], self.today[name]
@@ -310,6 +367,14 @@ class Pbx:
         if shown != member.shown or member.since is None:
             member.shown, member.since = shown, now
         state, reason = shown
+        day = member.day
+        if state == "logged_out" and day.on_since is not None:
+            day.on_duty_s, day.on_since = day.on_duty_until(now), None
+        elif state != "logged_out" and day.on_since is None:
+            day.on_since = now
+        seed = self.agent_seeds.get(mapping.agent)
+        answered, talk_s, wrap_s = day.seeded(seed)
+        on_duty_s = day.on_duty_until(now) + (seed.on_duty_s if seed else 0.0)
         return AgentState(
             v=VERSION,
             agent=mapping.agent,
@@ -321,6 +386,13 @@ class Pbx:
             since=member.since,
             queues=tuple(self.member_queues(interface)),
             extension=mapping.extension or None,
+            today=AgentToday(
+                date=self.day,
+                answered=answered,
+                talk_s=round(talk_s, 1),
+                wrap_s=round(wrap_s, 1),
+                on_duty_s=round(on_duty_s, 1),
+            ),
         )
 
     def next_wrap_up_end(self) -> datetime | None:

@@ -20,6 +20,7 @@ from appliance.core.contract import (
     AgentCounts,
     AgentState,
     AgentStateName,
+    AgentToday,
     Caller,
     DayCounts,
     QueueState,
@@ -101,6 +102,12 @@ class SimAgent:
     talk_s: float = 0.0
     caller: SimCaller | None = None
     pause_after_call: str | None = None
+    # The day's own counts (v1.1 `today` of an agent).
+    answered: int = 0
+    talked_s: float = 0.0
+    wrapped_s: float = 0.0
+    on_duty_s: float = 0.0  # before the current spell on duty
+    on_since: datetime | None = None
 
 
 def _poisson(rng: random.Random, mean: float) -> int:
@@ -155,6 +162,10 @@ class CallCenter:
         if self.wall.date() != next(iter(self.counts.values())).day:
             self.counts = {queue: DayCounts(self.wall.date()) for queue in self.counts}
             self._changed_queues.update(self.counts)
+            for agent in self.agents.values():  # each agent's day starts again too
+                on = agent.on_since is not None
+                agent.answered, agent.talked_s, agent.wrapped_s, agent.on_duty_s = 0, 0.0, 0.0, 0.0
+                agent.on_since = self.wall if on else None
         self._arrivals(dt)
         self._abandons()
         self._finish_activities()
@@ -180,6 +191,7 @@ class CallCenter:
                     )
                 )
                 self.counts[queue].offered += 1
+                self.counts[queue].tally(municipality.code).offered += 1
                 self._changed_queues.add(queue)
 
     def _abandons(self) -> None:
@@ -187,8 +199,11 @@ class CallCenter:
             for caller in [c for c in callers if self.t - c.arrived > c.patience_s]:
                 callers.remove(caller)
                 counts = self.counts[queue]
+                waited = self.t - caller.arrived
                 counts.abandoned += 1
-                counts.short_abandoned += self.t - caller.arrived < SHORT_ABANDON_S
+                counts.short_abandoned += waited < SHORT_ABANDON_S
+                counts.abandoned_within_sl += waited <= SL_THRESHOLD_S
+                counts.tally(caller.municipality).abandoned += 1
                 self._changed_queues.add(queue)
 
     def _set_state(
@@ -198,6 +213,12 @@ class CallCenter:
         reason: str | None = None,
         duration_s: float = math.inf,
     ) -> None:
+        if (agent.state == "logged_out") != (state == "logged_out"):  # on or off duty
+            if state == "logged_out" and agent.on_since is not None:
+                agent.on_duty_s += (self.wall - agent.on_since).total_seconds()
+                agent.on_since = None
+            elif state != "logged_out":
+                agent.on_since = self.wall
         agent.state, agent.reason = state, reason
         agent.since = self.wall
         agent.until = self.t + duration_s
@@ -211,9 +232,14 @@ class CallCenter:
             if agent.state == "ringing" and agent.caller is not None:
                 self._answer(agent, agent.caller)
             elif agent.state == "busy":
-                self.counts[agent.caller.queue if agent.caller else "borger"].talk_s += agent.talk_s
+                counts = self.counts[agent.caller.queue if agent.caller else "borger"]
+                counts.talk_s += agent.talk_s
+                agent.talked_s += agent.talk_s
+                wrap_s = self.rng.uniform(10, 45)
+                counts.wrap_s += wrap_s
+                agent.wrapped_s += wrap_s
                 agent.caller = None
-                self._set_state(agent, "wrap_up", duration_s=self.rng.uniform(10, 45))
+                self._set_state(agent, "wrap_up", duration_s=wrap_s)
             elif agent.state == "wrap_up" and agent.pause_after_call:
                 reason, agent.pause_after_call = agent.pause_after_call, None
                 self._set_state(agent, "paused", reason, self.rng.uniform(180, 900))
@@ -226,6 +252,10 @@ class CallCenter:
         counts.answered += 1
         counts.answered_within_sl += waited <= SL_THRESHOLD_S
         counts.wait_answered_s += waited
+        tally = counts.tally(caller.municipality)
+        tally.answered += 1
+        tally.answered_within_sl += waited <= SL_THRESHOLD_S
+        agent.answered += 1
         agent.talk_s = self.rng.lognormvariate(math.log(200), 0.5)
         self._set_state(agent, "busy", duration_s=agent.talk_s)
 
@@ -322,4 +352,15 @@ class CallCenter:
             since=agent.since,
             queues=agent.queues,
             extension=agent.extension,
+            today=AgentToday(
+                date=self.wall.date(),
+                answered=agent.answered,
+                talk_s=round(agent.talked_s, 1),
+                wrap_s=round(agent.wrapped_s, 1),
+                on_duty_s=round(
+                    agent.on_duty_s
+                    + ((self.wall - agent.on_since).total_seconds() if agent.on_since else 0.0),
+                    1,
+                ),
+            ),
         )
