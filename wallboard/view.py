@@ -22,7 +22,15 @@ from appliance.core.board import (
     shown_queues,
     ticker_messages,
 )
-from appliance.core.contract import AgentCounts, AgentState, AgentStateName, Shift, TickerLevel
+from appliance.core.contract import (
+    UNKNOWN_MUNICIPALITY,
+    AgentCounts,
+    AgentState,
+    AgentStateName,
+    QueueState,
+    Shift,
+    TickerLevel,
+)
 from appliance.core.hours import hours_state
 from appliance.core.metrics import Level, today_figures
 from appliance.core.rota import RotaStatus, current_shifts, rota_lines, unscheduled
@@ -52,6 +60,12 @@ class TodayView(msgspec.Struct, frozen=True):
     aht_includes_wrap: bool = False
 
 
+class MunicipalityWaiting(msgspec.Struct, frozen=True):
+    code: str
+    name: str
+    waiting: int
+
+
 class ForecastView(msgspec.Struct, frozen=True):
     closes_at: str  # ISO time of closing
     waiting_at_close: int  # callers probably still waiting then
@@ -75,6 +89,9 @@ class QueueView(msgspec.Struct, frozen=True):
     agents: AgentCounts | None
     today: TodayView
     staffing: StaffingView | None = None  # None when the numbers are not live
+    # The callers waiting, by the municipality they called in through, most first
+    # (v1.1 `callers[].municipality`); empty when the numbers are not live.
+    waiting_by_municipality: list[MunicipalityWaiting] = msgspec.field(default_factory=list)
 
 
 class AgentView(msgspec.Struct, frozen=True):
@@ -171,6 +188,9 @@ def board_view(board: Board, now: float, wall_now: datetime, site_name: str = ""
                     wall_now=wall_now,
                     closes_in_s=closes_in,
                 ),
+                waiting_by_municipality=_by_municipality(state, rules.municipality_names)
+                if live
+                else [],
             )
         )
     grace = timedelta(minutes=rules.staffing.grace_min)
@@ -211,6 +231,17 @@ def board_view(board: Board, now: float, wall_now: datetime, site_name: str = ""
         ticker=[TickerView(m.text, m.level) for m in ticker_messages(board, wall_now)],
         rota=_shifts(board, shifts, everyone, wall_now, grace) if rota_known else None,
     )
+
+
+def _by_municipality(state: QueueState, names: dict[str, str]) -> list[MunicipalityWaiting]:
+    counts: dict[str, int] = {}
+    for caller in state.callers:
+        code = caller.municipality or UNKNOWN_MUNICIPALITY
+        counts[code] = counts.get(code, 0) + 1
+    return [
+        MunicipalityWaiting(code, names.get(code, ""), waiting)  # "": not known
+        for code, waiting in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    ]
 
 
 def _staffing(

@@ -73,9 +73,12 @@ class BoardRules:
     schedule: Schedule = field(default_factory=Schedule.always_open)
     staffing: StaffingConfig = field(default_factory=StaffingConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    municipality_names: dict[str, str] = field(default_factory=dict)  # code → name
 
     @classmethod
-    def from_config(cls, config: Config, today: date) -> BoardRules:
+    def from_config(
+        cls, config: Config, today: date, municipality_names: dict[str, str] | None = None
+    ) -> BoardRules:
         schedule = build_schedule(config.hours, range(today.year - 1, today.year + 11))
         return cls(
             site=config.site.id,
@@ -86,6 +89,7 @@ class BoardRules:
             schedule=schedule,
             staffing=config.staffing,
             metrics=config.metrics,
+            municipality_names=municipality_names or {},
         )
 
     @property

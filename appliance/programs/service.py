@@ -26,6 +26,7 @@ from appliance.core.errors import ConfigError, NotConnectedError
 from appliance.core.health import HealthReport, Outputs
 from appliance.drivers.gpio import DeskPins
 from appliance.drivers.mqtt import MqttLink
+from appliance.drivers.municipalities import shipped_municipalities
 from appliance.drivers.oled import DeviceFactory, make_device
 from appliance.drivers.serial_sign import Opener, serial_for_url
 from appliance.drivers.store import AsyncStore
@@ -79,7 +80,9 @@ class Appliance:
         site = config.site
         self.topics = Topics(config.mqtt.prefix)
         today = self.clock.now().date()
-        self.hub = BoardHub(BoardRules.from_config(config, today), self.topics, self.clock)
+        names = {m.code: m.name for m in shipped_municipalities()}
+        rules = BoardRules.from_config(config, today, names)
+        self.hub = BoardHub(rules, self.topics, self.clock)
         self.outputs = Outputs()
         self.link = MqttLink(
             config.mqtt,

@@ -21,6 +21,7 @@ from wallboard.view import (
     AgentView,
     BoardView,
     ForecastView,
+    MunicipalityWaiting,
     QueueView,
     ShiftView,
     StaffingView,
@@ -76,7 +77,24 @@ LONG_TICKER = (
 
 
 TODAY = TodayView(
-    offered=431, answered=402, abandoned=29, sl_pct=87.3, abandon_pct=6.7, asa_s=48.0, aht_s=312.0
+    offered=431,
+    answered=402,
+    abandoned=29,
+    sl_pct=87.3,
+    abandon_pct=6.7,
+    asa_s=48.0,
+    aht_s=312.0,
+    sl_formula="offered_excluding_abandoned_within",
+    sl_threshold_s=60.0,
+)
+WAITING_FROM = (
+    ("751", "Aarhus", 5),
+    ("760", "Ringkøbing-Skjern", 3),
+    ("740", "Silkeborg", 2),
+    ("756", "Ikast-Brande", 2),
+    ("710", "Favrskov", 1),
+    ("741", "Samsø", 1),
+    ("000", "", 1),
 )
 
 
@@ -109,6 +127,9 @@ def board(queues: int, agents: int, ticker: str = LONG_TICKER, feed: str = "live
                 if index % 3 == 1
                 else None,
             ),
+            waiting_by_municipality=[
+                MunicipalityWaiting(code, name, n) for code, name, n in WAITING_FROM[: index + 2]
+            ],
         )
         for index in range(queues)
     ]

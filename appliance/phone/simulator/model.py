@@ -8,12 +8,10 @@ for a log-normal time; staff log in and out of the shift, pause and take wrap-up
 
 from __future__ import annotations
 
-import csv
 import math
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from importlib import resources
 
 from appliance.core.contract import (
     VERSION,
@@ -26,6 +24,7 @@ from appliance.core.contract import (
     QueueState,
 )
 from appliance.core.hours import COPENHAGEN
+from appliance.drivers.municipalities import shipped_municipalities
 
 SL_THRESHOLD_S = 60.0
 SHORT_ABANDON_S = 5.0
@@ -61,21 +60,6 @@ STAFF: tuple[tuple[str, str], ...] = (
     ("Maria Mortensen", "lemvig"),
     ("Ole Knudsen", "samso"),
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Municipality:
-    code: str
-    name: str
-    population: int
-
-
-def load_municipalities() -> list[Municipality]:
-    text = (resources.files("appliance") / "data" / "region-midtjylland.csv").read_text("utf-8")
-    return [
-        Municipality(row["code"], row["municipality"], int(row["population_approx"]))
-        for row in csv.DictReader(text.splitlines())
-    ]
 
 
 @dataclass(slots=True)
@@ -133,7 +117,7 @@ class CallCenter:
         self.t = 0.0
         self.calls_per_hour = calls_per_hour
         self.on_duty_target = on_duty_target
-        self.municipalities = load_municipalities()
+        self.municipalities = shipped_municipalities()
         self._weights = [m.population for m in self.municipalities]
         self.waiting: dict[str, list[SimCaller]] = {queue: [] for queue, _, _ in QUEUES}
         self.counts = {queue: DayCounts(self.wall.date()) for queue, _, _ in QUEUES}

@@ -109,13 +109,22 @@ function renderQueue(queue) {
   const items = [
     [T.answered, fmtNumber(t.answered, 0)],
     [T.abandoned, fmtNumber(t.abandoned, 0) + (t.abandon_pct === null ? "" : ` (${fmtNumber(t.abandon_pct, 1)} %)`)],
-    [T.sl, t.sl_pct === null ? "–" : fmtNumber(t.sl_pct, 0) + " %"],
+    [T.sl + "*", t.sl_pct === null ? "–" : fmtNumber(t.sl_pct, 0) + " %"],
     [T.asa, t.asa_s === null ? "–" : fmtDuration(t.asa_s)],
   ];
   for (const [label, value] of items) {
     const item = el("span", "", label + " ");
     item.append(el("b", "", value));
     today.append(item);
+  }
+  if (queue.waiting_by_municipality && queue.waiting_by_municipality.length) {
+    const from = el("div", "from");
+    for (const part of queue.waiting_by_municipality) {
+      const item = el("span", "from-item", (part.name || T.municipality_unknown) + " ");
+      item.append(el("b", "", String(part.waiting)));
+      from.append(item);
+    }
+    inner.append(from);
   }
   const forecast = queue.staffing && queue.staffing.forecast;
   if (forecast) today.append(el("span", "forecast", forecastText(forecast)));
@@ -200,8 +209,11 @@ function render() {
     : [el("div", "empty", T.no_queues)]));
   document.getElementById("agents-title").textContent = `${T.agents_title} (${board.agents.length})`;
   renderRota();
+  renderFootnote();
   layoutAgents(); // first: it may widen the agents' panel
   layoutQueues();
+  fitMunicipalities();
+  fitCardHeights();
 
   const ticker = document.getElementById("ticker");
   const text = board.ticker.map((m) => m.text).join("   •   ");
@@ -245,6 +257,43 @@ function renderRota() {
   }
   box.replaceChildren(el("div", "rota-title", `${T.rota_title}: ${board.rota.length}`), ...rows);
   box.hidden = false;
+}
+
+// Which service level the cards show, said once under them (the "*").
+function renderFootnote() {
+  const first = board.queues.find((q) => q.today && q.today.sl_formula);
+  const note = document.getElementById("footnote");
+  if (!first) { note.textContent = ""; return; }
+  const seconds = first.today.sl_threshold_s === null ? "–" : fmtNumber(first.today.sl_threshold_s, 0);
+  note.textContent = "* " + T["sl_formula_" + first.today.sl_formula].replaceAll("{s}", seconds);
+}
+
+// A card with more lines than usual (who is waiting, the closing forecast) has less room
+// for its figures: they shrink to the height their row has, never into the lines below.
+function fitCardHeights() {
+  for (const card of document.querySelectorAll(".card")) {
+    card.style.removeProperty("--fit");
+    const figure = card.querySelector(".figure.waiting");
+    if (!figure || figure.scrollHeight <= figure.clientHeight + 1) continue;
+    const value = figure.querySelector(".value");
+    const room = figure.clientHeight - (figure.scrollHeight - value.offsetHeight);
+    card.style.setProperty("--fit", Math.max(0.3, room / value.offsetHeight).toFixed(3));
+  }
+}
+
+// As many municipalities as fit on the card's line, then "+3" for the rest.
+function fitMunicipalities() {
+  for (const line of document.querySelectorAll(".from")) {
+    const items = [...line.querySelectorAll(".from-item")];
+    let hidden = 0;
+    while (items.length > 1 && overflows(line)) {
+      items.pop().remove();
+      hidden += 1;
+      let more = line.querySelector(".from-more");
+      if (!more) { more = el("span", "from-more"); line.append(more); }
+      more.textContent = `+${hidden}`;
+    }
+  }
 }
 
 // The room's layout: `?layout=` on the TV's URL, else the appliance's `[web] layout`.
@@ -402,7 +451,7 @@ window.wallboard = { turnAgentsPage };
 
 // The space changes with the window, and inside it: a banner comes, the ticker goes.
 new ResizeObserver(() => {
-  if (board) { layoutAgents(); layoutQueues(); tick(); }
+  if (board) { layoutAgents(); layoutQueues(); fitMunicipalities(); fitCardHeights(); tick(); }
 }).observe(document.getElementById("main"));
 
 // Once a second: clocks, and the waits that keep growing between messages.
