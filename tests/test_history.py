@@ -37,7 +37,7 @@ def test_schema_comes_from_recorded_migrations_and_uses_wal(tmp_path: Path) -> N
     Store(path).close()
     store = Store(path)  # a second open applies nothing twice
     applied = [row["name"] for row in store.db.query("SELECT name FROM _sqlite_migrations")]
-    assert applied == ["m001_history", "m002_presses"]
+    assert applied == ["m001_history", "m002_presses", "m003_municipalities"]
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     store.close()
 

@@ -82,6 +82,45 @@ def m002_presses(db: Database) -> None:
     db.table("presses").create_index(["outcome"])
 
 
+@migrations()
+def m003_municipalities(db: Database) -> None:
+    """v1.1: the day's raw counts (any service level, any period), and the counts per
+    queue and municipality of the callers, and per site of the agents."""
+    for column, kind in (
+        ("short_abandoned", int),
+        ("answered_within_sl", int),
+        ("abandoned_within_sl", int),
+        ("wait_answered_s", float),
+        ("talk_s", float),
+        ("wrap_s", float),
+    ):
+        db.table("daily").add_column(column, kind)
+    db.table("daily_municipality").create(
+        {
+            "day": str,
+            "queue": str,
+            "municipality": str,
+            "offered": int,
+            "answered": int,
+            "abandoned": int,
+            "answered_within_sl": int,
+        },
+        pk=("day", "queue", "municipality"),
+    )
+    db.table("daily_site").create(
+        {
+            "day": str,
+            "site": str,
+            "agents": int,
+            "answered": int,
+            "talk_s": float,
+            "wrap_s": float,
+            "on_duty_s": float,
+        },
+        pk=("day", "site"),
+    )
+
+
 class Store:
     """The database; opened, checked and migrated on construction."""
 
@@ -134,10 +173,13 @@ class Store:
 
     def write_batch(
         self,
+        *,
         snapshots: Iterable[Row] = (),
         agent_events: Iterable[Row] = (),
         events: Iterable[Row] = (),
         daily: Iterable[Row] = (),
+        by_municipality: Iterable[Row] = (),
+        by_site: Iterable[Row] = (),
     ) -> None:
         """One transaction for a batch: the SD card sees one write, not one per row."""
         with self.db.conn:
@@ -145,6 +187,10 @@ class Store:
             self.db.table("agent_events").insert_all(agent_events)
             self.db.table("events").insert_all(events)
             self.db.table("daily").upsert_all(daily, pk=("day", "queue"))
+            self.db.table("daily_municipality").upsert_all(
+                by_municipality, pk=("day", "queue", "municipality")
+            )
+            self.db.table("daily_site").upsert_all(by_site, pk=("day", "site"))
 
     def record_press(self, press: Row) -> None:
         """A press is durable before this returns: it must survive a power cut."""
@@ -174,7 +220,11 @@ class Store:
             for table in ("snapshots", "agent_events", "events"):
                 cursor = self.db.execute(f"DELETE FROM {table} WHERE ts < ?", [snapshot_cut])  # noqa: S608
                 removed += cursor.rowcount
-            removed += self.db.execute("DELETE FROM daily WHERE day < ?", [daily_cut]).rowcount
+            for table in ("daily", "daily_municipality", "daily_site"):
+                removed += self.db.execute(
+                    f"DELETE FROM {table} WHERE day < ?",  # noqa: S608 - our own table names
+                    [daily_cut],
+                ).rowcount
             removed += self.db.execute(
                 "DELETE FROM presses WHERE ts < ? AND outcome IS NOT NULL", [snapshot_cut]
             ).rowcount
@@ -186,6 +236,23 @@ class Store:
         return list(
             self.db.query(
                 "SELECT * FROM daily WHERE day BETWEEN ? AND ? ORDER BY day, queue", [first, last]
+            )
+        )
+
+    def daily_by_municipality(self, first: str, last: str) -> list[dict[str, Any]]:
+        return list(
+            self.db.query(
+                "SELECT * FROM daily_municipality WHERE day BETWEEN ? AND ?"
+                " ORDER BY day, queue, municipality",
+                [first, last],
+            )
+        )
+
+    def daily_by_site(self, first: str, last: str) -> list[dict[str, Any]]:
+        return list(
+            self.db.query(
+                "SELECT * FROM daily_site WHERE day BETWEEN ? AND ? ORDER BY day, site",
+                [first, last],
             )
         )
 

@@ -45,15 +45,31 @@ class Pending:
     snapshots: list[Row] = field(default_factory=list)
     agent_events: list[AgentEvent] = field(default_factory=list)
     events: list[Row] = field(default_factory=list)
+    # The day's rows, rewritten (upserted) by every flush until the day is over.
     daily: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    by_municipality: dict[tuple[str, str, str], Row] = field(default_factory=dict)
+    by_site: dict[tuple[str, str], Row] = field(default_factory=dict)
 
     def rows(self) -> int:
         return len(self.snapshots) + len(self.agent_events) + len(self.events)
 
     def take(self) -> Pending:
-        taken = Pending(self.snapshots, self.agent_events, self.events, dict(self.daily))
+        taken = Pending(
+            self.snapshots,
+            self.agent_events,
+            self.events,
+            dict(self.daily),
+            dict(self.by_municipality),
+            dict(self.by_site),
+        )
         self.snapshots, self.agent_events, self.events = [], [], []
         return taken
+
+    def forget_before(self, day: str) -> None:
+        """Days before `day` are written: only today's rows stay, for their peaks."""
+        self.daily = {key: row for key, row in self.daily.items() if key[0] >= day}
+        self.by_municipality = {k: row for k, row in self.by_municipality.items() if k[0] >= day}
+        self.by_site = {key: row for key, row in self.by_site.items() if key[0] >= day}
 
     def put_back(self, batch: Pending) -> int:
         """Return an unwritten batch to the front; returns how many rows had to go."""
@@ -107,6 +123,7 @@ class HistoryRecorder:
         previous = self._last_board
         if previous is None or board.agents is not previous.agents:
             self._observe_agents(board, now_stamp)
+            self._observe_sites(board, local_day.isoformat())
         for entry in board.queues.values():
             self._observe_queue(board, entry, now, now_stamp, local_day.isoformat())
         self._release_due_snapshots(now)
@@ -147,7 +164,9 @@ class HistoryRecorder:
             self._observe_day(day, state.queue, entry, longest)
 
     def _observe_day(self, day: str, queue: str, entry: QueueEntry, longest: float) -> None:
-        figures = today_figures(entry.state.today, entry.state.today.date)  # type: ignore[union-attr]
+        today = entry.state.today
+        assert today is not None
+        figures = today_figures(today, today.date)
         row = self.pending.daily.get((day, queue), {})
         self.pending.daily[(day, queue)] = {
             "day": day,
@@ -161,7 +180,44 @@ class HistoryRecorder:
             "aht_s": figures.aht_s,
             "peak_waiting": max(row.get("peak_waiting") or 0, entry.state.waiting),
             "longest_wait_s": max(row.get("longest_wait_s") or 0.0, longest),
+            # The raw counts: any service level, any week or month, from them.
+            "short_abandoned": today.short_abandoned,
+            "answered_within_sl": today.answered_within_sl,
+            "abandoned_within_sl": today.abandoned_within_sl,
+            "wait_answered_s": today.wait_answered_s,
+            "talk_s": today.talk_s,
+            "wrap_s": today.wrap_s,
         }
+        for code, counts in (today.by_municipality or {}).items():
+            self.pending.by_municipality[(day, queue, code)] = {
+                "day": day,
+                "queue": queue,
+                "municipality": code,
+                "offered": counts.offered,
+                "answered": counts.answered,
+                "abandoned": counts.abandoned,
+                "answered_within_sl": counts.answered_within_sl,
+            }
+
+    def _observe_sites(self, board: Board, day: str) -> None:
+        """Each site's staff for the day (v1.1 agents' `today`): answered, talk, on duty."""
+        sites: dict[str, Row] = {}
+        for entry in board.agents.values():
+            state = entry.state
+            if state.today is None or state.today.date.isoformat() != day:
+                continue
+            row = sites.setdefault(
+                state.site,
+                {"day": day, "site": state.site, "agents": 0, "answered": 0,
+                 "talk_s": 0.0, "wrap_s": 0.0, "on_duty_s": 0.0},
+            )  # fmt: skip
+            row["agents"] += 1
+            row["answered"] += state.today.answered
+            row["talk_s"] += state.today.talk_s
+            row["wrap_s"] += state.today.wrap_s
+            row["on_duty_s"] += state.today.on_duty_s
+        for site, row in sites.items():
+            self.pending.by_site[(day, site)] = row
 
     def _release_due_snapshots(self, now: float) -> None:
         interval = self._config.snapshot_interval_s
@@ -187,10 +243,12 @@ class HistoryRecorder:
         try:
             await self._store.run(
                 lambda store: store.write_batch(
-                    batch.snapshots,
-                    (event._asdict() for event in batch.agent_events),  # made as written
-                    batch.events,
-                    batch.daily.values(),
+                    snapshots=batch.snapshots,
+                    agent_events=(event._asdict() for event in batch.agent_events),  # as written
+                    events=batch.events,
+                    daily=batch.daily.values(),
+                    by_municipality=batch.by_municipality.values(),
+                    by_site=batch.by_site.values(),
                 )
             )
         except Exception as error:  # noqa: BLE001 - a failing disk must not stop the displays
@@ -200,10 +258,7 @@ class HistoryRecorder:
             return False
         self._outputs.ok("history")
         # Today's rows stay in memory for their peaks; older days are done.
-        today = max((day for day, _ in batch.daily), default="")
-        self.pending.daily = {
-            key: row for key, row in self.pending.daily.items() if key[0] >= today
-        }
+        self.pending.forget_before(max((day for day, _ in batch.daily), default=""))
         return True
 
     async def prune(self) -> None:

@@ -13,7 +13,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from appliance import __version__
@@ -35,6 +35,7 @@ from appliance.programs.broker_client import (
     publish_once,
 )
 from appliance.programs.configuration import load_config
+from appliance.programs.history_export import add_export_command
 from appliance.programs.rota_commands import add_rota_commands
 
 log = logging.getLogger("hotline")
@@ -171,47 +172,6 @@ def _cmd_message(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_history_export(args: argparse.Namespace) -> int:
-    import csv  # noqa: PLC0415
-
-    from appliance.drivers.store import Store  # noqa: PLC0415
-
-    database = Path(args.database) if args.database else load_config(args.config).history.database
-    if not database.exists():
-        raise HotlineError(f"no history database at {database}")
-    today = datetime.now(COPENHAGEN).date()
-    last = args.to or today
-    first = args.from_ or last - timedelta(days=29)
-    store = Store(database)
-    try:
-        rows = store.daily(first.isoformat(), last.isoformat())
-    finally:
-        store.close()
-    if args.format == "json":
-        json.dump(rows, sys.stdout, ensure_ascii=False, indent=1)
-        sys.stdout.write("\n")
-    else:
-        writer = csv.DictWriter(sys.stdout, fieldnames=DAILY_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    return 0
-
-
-DAILY_COLUMNS = [
-    "day",
-    "queue",
-    "offered",
-    "answered",
-    "abandoned",
-    "sl_pct",
-    "abandon_pct",
-    "asa_s",
-    "aht_s",
-    "peak_waiting",
-    "longest_wait_s",
-]
-
-
 def _cmd_sign_emulate(args: argparse.Namespace) -> int:
     from appliance.programs.service import run_until_stopped  # noqa: PLC0415
     from appliance.programs.sign_emulator import emulate  # noqa: PLC0415
@@ -264,14 +224,7 @@ def _add_tool_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     """The commands around the appliance: history, sign emulator, demo."""
     history = commands.add_parser("history", help="the local history")
     history_commands = history.add_subparsers(dest="history_command", required=True)
-    export = history_commands.add_parser("export", help="daily statistics as CSV or JSON")
-    export.add_argument("--from", dest="from_", type=date.fromisoformat, help="YYYY-MM-DD")
-    export.add_argument("--to", type=date.fromisoformat, help="YYYY-MM-DD (default today)")
-    export.add_argument("--format", choices=("csv", "json"), default="csv")
-    source = export.add_mutually_exclusive_group(required=True)
-    source.add_argument("--config", help="the appliance's config (finds its database)")
-    source.add_argument("--database", help="a history database file")
-    export.set_defaults(handler=_cmd_history_export)
+    add_export_command(history_commands)
 
     sign = commands.add_parser("sign", help="the LED sign")
     sign_commands = sign.add_subparsers(dest="sign_command", required=True)

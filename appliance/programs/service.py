@@ -24,6 +24,8 @@ from appliance.core.contract import Topics
 from appliance.core.desk import Refusal
 from appliance.core.errors import ConfigError, NotConnectedError
 from appliance.core.health import HealthReport, Outputs
+from appliance.core.ledger import ledger, ledger_json
+from appliance.core.municipalities import site_municipalities
 from appliance.drivers.gpio import DeskPins
 from appliance.drivers.mqtt import MqttLink
 from appliance.drivers.municipalities import shipped_municipalities
@@ -80,8 +82,9 @@ class Appliance:
         site = config.site
         self.topics = Topics(config.mqtt.prefix)
         today = self.clock.now().date()
-        names = {m.code: m.name for m in shipped_municipalities()}
-        rules = BoardRules.from_config(config, today, names)
+        self._names = {m.code: m.name for m in shipped_municipalities()}
+        self._site_municipalities = site_municipalities(shipped_municipalities())
+        rules = BoardRules.from_config(config, today, self._names)
         self.hub = BoardHub(rules, self.topics, self.clock)
         self.outputs = Outputs()
         self.link = MqttLink(
@@ -191,8 +194,18 @@ class Appliance:
         timezone = self.hub.board.value.rules.timezone
         since = local_midnight(self.clock.now(), timezone)
         curve = await self.store.run(lambda store: store.curve(since))
-        daily = await self.store.run(lambda store: store.daily(first.isoformat(), last.isoformat()))
-        return {"v": 1, "today": curve, "daily": daily}
+        span = (first.isoformat(), last.isoformat())
+        daily = await self.store.run(lambda store: store.daily(*span))
+        places = await self.store.run(lambda store: store.daily_by_municipality(*span))
+        sites = await self.store.run(lambda store: store.daily_by_site(*span))
+        return {
+            "v": 1,
+            "today": curve,
+            "daily": daily,
+            "municipalities": places,
+            "sites": sites,
+            "ledger": ledger_json(ledger(places, sites, self._site_municipalities, self._names)),
+        }
 
     def counters(self) -> dict[str, int]:
         """Display work, for /metrics: what the outputs actually did."""

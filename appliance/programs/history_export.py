@@ -1,0 +1,151 @@
+"""`hotline history export`: the history for the steering group, as CSV, JSON or a
+spreadsheet (xlsx), by queue, by municipality (the give-and-take) or by site (centre)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from appliance.core.contract import UNKNOWN_MUNICIPALITY
+from appliance.core.errors import HotlineError
+from appliance.core.hours import COPENHAGEN
+from appliance.core.ledger import ledger, ledger_json
+from appliance.core.municipalities import site_municipalities
+from appliance.drivers.municipalities import shipped_municipalities
+from appliance.programs.configuration import load_config
+
+if TYPE_CHECKING:  # the store (sqlite-utils) is loaded when an export runs, not before
+    from appliance.drivers.store import Store
+
+Row = dict[str, Any]
+COLUMNS = {
+    "queue": ["day", "queue", "offered", "answered", "abandoned", "short_abandoned",
+              "answered_within_sl", "abandoned_within_sl", "sl_pct", "abandon_pct", "asa_s",
+              "aht_s", "talk_s", "wrap_s", "peak_waiting", "longest_wait_s"],
+    "municipality": ["day", "municipality", "name", "offered", "answered", "abandoned",
+                     "answered_within_sl", "staff_answered", "staff_hours"],
+    "site": ["day", "site", "municipality", "agents", "answered", "talk_s", "wrap_s",
+             "on_duty_s"],
+}  # fmt: skip
+LEDGER_COLUMNS = ["municipality", "name", "offered", "answered", "abandoned",
+                  "answered_within_sl", "staff_answered", "staff_hours", "balance"]  # fmt: skip
+
+
+def export_rows(store: Store, by: str, first: date, last: date) -> tuple[list[Row], dict[str, Any]]:
+    """The daily rows `by` queue, municipality or site, and the period's ledger."""
+    span = (first.isoformat(), last.isoformat())
+    places, sites = store.daily_by_municipality(*span), store.daily_by_site(*span)
+    shipped = shipped_municipalities()
+    names = {m.code: m.name for m in shipped}
+    site_map = site_municipalities(shipped)
+    book = ledger_json(ledger(places, sites, site_map, names))
+    if by == "queue":
+        return store.daily(*span), book
+    if by == "site":
+        rows = [
+            {**row, "municipality": site_map.get(row["site"], UNKNOWN_MUNICIPALITY)}
+            for row in sites
+        ]
+        return rows, book
+    days: dict[tuple[str, str], Row] = {}
+    for row in places:  # the queues of a day together
+        key = (row["day"], row["municipality"])
+        line = days.setdefault(key, {"day": key[0], "municipality": key[1],
+                                     "name": names.get(key[1], ""), "offered": 0, "answered": 0,
+                                     "abandoned": 0, "answered_within_sl": 0,
+                                     "staff_answered": 0, "staff_hours": 0.0})  # fmt: skip
+        for field in ("offered", "answered", "abandoned", "answered_within_sl"):
+            line[field] += row[field] or 0
+    for row in sites:
+        code = site_map.get(row["site"], UNKNOWN_MUNICIPALITY)
+        line = days.setdefault((row["day"], code), {"day": row["day"], "municipality": code,
+                                                   "name": names.get(code, ""), "offered": 0,
+                                                   "answered": 0, "abandoned": 0,
+                                                   "answered_within_sl": 0, "staff_answered": 0,
+                                                   "staff_hours": 0.0})  # fmt: skip
+        line["staff_answered"] += row["answered"] or 0
+        line["staff_hours"] = round(line["staff_hours"] + (row["on_duty_s"] or 0) / 3600, 2)
+    return [days[key] for key in sorted(days)], book
+
+
+def write_xlsx(path: Path, by: str, rows: list[Row], book: dict[str, Any], period: str) -> None:
+    """A workbook: the daily rows, and the period's ledger on a sheet of its own."""
+    from openpyxl import Workbook  # noqa: PLC0415 - only the xlsx export needs it
+    from openpyxl.styles import Font  # noqa: PLC0415
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = f"Per {by}"
+    sheet.append(COLUMNS[by])
+    for row in rows:
+        sheet.append([row.get(column) for column in COLUMNS[by]])
+    ledger_sheet = workbook.create_sheet("Ledger")
+    ledger_sheet.append([f"The give-and-take {period}"])
+    ledger_sheet.append(LEDGER_COLUMNS)
+    for line in [*book["lines"], {**book["total"], "name": "Total"}]:
+        ledger_sheet.append([line.get(column) for column in LEDGER_COLUMNS])
+    for table in (sheet, ledger_sheet):
+        for cell in table[1 if table is sheet else 2]:
+            cell.font = Font(bold=True)
+        table.freeze_panes = "A2" if table is sheet else "A3"
+    workbook.save(path)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    database = Path(args.database) if args.database else load_config(args.config).history.database
+    if not database.exists():
+        raise HotlineError(f"no history database at {database}")
+    last = args.to or datetime.now(COPENHAGEN).date()
+    first = args.from_ or last - timedelta(days=29)
+    if first > last:
+        raise HotlineError(f"--from {first} is after --to {last}")
+    from appliance.drivers.store import Store  # noqa: PLC0415
+
+    store = Store(database)
+    try:
+        rows, book = export_rows(store, args.by, first, last)
+    finally:
+        store.close()
+    if args.format == "xlsx":
+        if not args.output:
+            raise HotlineError("--format xlsx needs --output FILE.xlsx")
+        write_xlsx(Path(args.output), args.by, rows, book, f"{first} – {last}")
+        print(f"{len(rows)} rows and the ledger written to {args.output}")
+        return 0
+    out = io.StringIO()
+    if args.format == "json":
+        json.dump(rows, out, ensure_ascii=False, indent=1)  # the daily rows, as ever
+
+        out.write("\n")
+    else:
+        writer = csv.DictWriter(out, fieldnames=COLUMNS[args.by], extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    if args.output:
+        Path(args.output).write_text(out.getvalue(), encoding="utf-8")
+    else:
+        sys.stdout.write(out.getvalue())
+    return 0
+
+
+def add_export_command(
+    history_commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    export = history_commands.add_parser(
+        "export", help="daily statistics as CSV, JSON or xlsx, by queue, municipality or site"
+    )
+    export.add_argument("--from", dest="from_", type=date.fromisoformat, help="YYYY-MM-DD")
+    export.add_argument("--to", type=date.fromisoformat, help="YYYY-MM-DD (default today)")
+    export.add_argument("--format", choices=("csv", "json", "xlsx"), default="csv")
+    export.add_argument("--by", choices=("queue", "municipality", "site"), default="queue")
+    export.add_argument("--output", help="a file (xlsx needs one; csv and json: stdout)")
+    source = export.add_mutually_exclusive_group(required=True)
+    source.add_argument("--config", help="the appliance's config (finds its database)")
+    source.add_argument("--database", help="a history database file")
+    export.set_defaults(handler=cmd_export)
