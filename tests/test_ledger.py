@@ -3,10 +3,16 @@ database on a real file, into the exports (the xlsx read back with openpyxl)."""
 
 from __future__ import annotations
 
+import contextlib
 import random
-from datetime import UTC, date, datetime
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import pytest
+from aiohttp import web
 from openpyxl import load_workbook
 
 from appliance.core.board import Board, BoardRules, Connection, fold
@@ -16,21 +22,56 @@ from appliance.core.contract import Topics, decode, encode
 from appliance.core.health import Outputs
 from appliance.core.ledger import ledger
 from appliance.core.municipalities import site_municipalities
+from appliance.core.periods import stats_report
 from appliance.drivers.municipalities import shipped_municipalities
 from appliance.drivers.store import AsyncStore, Store
 from appliance.features.recorder import HistoryRecorder
 from appliance.phone.simulator.model import QUEUES, CallCenter
 from appliance.programs.cli import main
 from appliance.runtime.latest import Latest
+from tests.support.boards import board
+from tests.support.chromium import CHROMIUM, chromium_page
+from tests.support.mosquitto import free_port
+from wallboard.view import encode_view
+from wallboard.web.app import WebDeps, create_app
 
-START = datetime(2026, 11, 29, 17, 0, tzinfo=UTC)  # 18:00 in Copenhagen: the evening
+DOCS = Path(__file__).parent.parent / "docs"
+START = datetime(2026, 11, 22, 17, 0, tzinfo=UTC)  # 18:00 in Copenhagen: the evening
 TOPICS = Topics()
 
 
-async def simulated_day(database: Path) -> tuple[CallCenter, date]:
+@contextlib.asynccontextmanager
+async def stats_server(
+    stats: Callable[[date, date, str, str], Awaitable[dict[str, Any]]], today: date
+) -> AsyncIterator[str]:
+    """The web app with a stats source and nothing else."""
+    views = Latest(encode_view(board(1, 1)))
+    app = create_app(
+        WebDeps(
+            views=views,
+            render_board=lambda: views.value,
+            health=lambda: None,  # type: ignore[arg-type,return-value]
+            metrics=lambda: "",
+            stats=stats,
+            today=lambda: today,
+        )
+    )
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        await runner.cleanup()
+
+
+async def simulated_day(database: Path, after_days: int = 0) -> tuple[CallCenter, date]:
     """Four hours of the hotline, every state through the board into the history."""
-    center = CallCenter(random.Random(7), START, calls_per_hour=140, on_duty_target=9)
-    clock = FakeClock(START)
+    start = START + timedelta(days=after_days)
+    rng = random.Random(7 + after_days)
+    center = CallCenter(rng, start, calls_per_hour=rng.choice((110, 140, 170)), on_duty_target=9)
+    clock = FakeClock(start)
     boards = Latest(fold(Board(BoardRules(site="favrskov")), Connection(True), 0.0))
     store = AsyncStore(database)
     await store.open()
@@ -43,7 +84,8 @@ async def simulated_day(database: Path) -> tuple[CallCenter, date]:
     publish(TOPICS.system_status, b"online")
     center.warm_up(0)
     for minute in range(4 * 60):
-        center.warm_up(60)  # a minute of calls
+        for _ in range(60):  # a minute of calls
+            center.step(1.0)
         clock.advance(60)
         for queue, name, _ in QUEUES:
             publish(TOPICS.queue(queue), encode(center.queue_state(queue, name)))
@@ -120,3 +162,52 @@ async def test_the_spreadsheet_reads_back(tmp_path: Path) -> None:
     assert lines[0].startswith("day,site,municipality,agents,answered")
     assert any(",favrskov,710," in line for line in lines[1:])
     assert main([*args, "--format", "xlsx"]) == 2  # xlsx needs a file
+
+
+async def test_the_stats_page_draws_the_period(tmp_path: Path) -> None:
+    """/stats in Chromium, from a simulated day's history: the charts, the ledger."""
+    if not shutil.which(CHROMIUM):
+        pytest.skip("chromium is not installed")
+    database = tmp_path / "hotline.db"
+    for after_days in range(6):  # a week of evenings, one of them off
+        if after_days != 3:
+            _center, day = await simulated_day(database, after_days)
+    store = Store(database)
+    shipped = shipped_municipalities()
+    names = {m.code: m.name for m in shipped}
+
+    async def stats(first: date, last: date, group: str, by: str) -> dict[str, Any]:
+        span = (first.isoformat(), last.isoformat())
+        return stats_report(
+            daily=store.daily(*span),
+            places=store.daily_by_municipality(*span),
+            sites=store.daily_by_site(*span),
+            span=span,
+            group=group,  # type: ignore[arg-type]
+            by=by,  # type: ignore[arg-type]
+            formula="offered",
+            sl_threshold_s=60.0,
+            names=names,
+            site_municipality=site_municipalities(shipped),
+        )
+
+    async with stats_server(stats, today=day) as url, chromium_page(1280, 1700) as page:
+        for by, group in (("municipality", "day"), ("queue", "week"), ("queue", "month")):
+            await page.goto(f"{url}stats?by={by}&group={group}")
+            await page.wait_for("document.body.dataset.loaded")
+            bars = await page.evaluate("document.querySelectorAll('#calls rect').length")
+            assert bars >= 3, (by, group, bars)  # a period's stacks: three queues or more
+            dots = await page.evaluate("document.querySelectorAll('#sl circle').length")
+            assert dots >= 1  # a service level for each period drawn
+            rows = await page.evaluate("document.querySelectorAll('#ledger-rows tr').length")
+            assert rows >= 5  # the municipalities that called, and the total
+            total = await page.evaluate(
+                "document.querySelector('#ledger-rows tr.total').textContent"
+            )
+            assert total.startswith("I alt")
+            note = await page.evaluate("document.getElementById('sl-note').textContent")
+            assert "af alle opkald" in note
+            if by == "municipality":
+                await page.screenshot(DOCS / "stats.png")
+        assert page.exceptions == []
+    store.close()

@@ -74,12 +74,38 @@ _DA: dict[str, str] = {
     "press_not_sent": "Ingen forbindelse – ikke sendt",
     "press_refused_by_broker": "Afvist af serveren",
     "press_refused": "Afvist af telefonsystemet",
+    # /stats: charts of days, weeks and months, and the give-and-take ledger.
+    "stats_calls": "Opkald",
+    "stats_sl": "Serviceniveau",
+    "stats_ledger": "Regnskab: hvem ringer, og hvem svarer",
+    "stats_from": "Fra",
+    "stats_to": "Til",
+    "stats_days": "Dage",
+    "stats_weeks": "Uger",
+    "stats_months": "Måneder",
+    "stats_by_queue": "Pr. kø",
+    "stats_by_municipality": "Pr. kommune",
+    "stats_others": "Øvrige",
+    "ledger_municipality": "Kommune",
+    "ledger_offered": "Opkald fra borgere",
+    "ledger_answered": "Heraf besvaret",
+    "ledger_abandoned": "Opgivet",
+    "ledger_staff_answered": "Besvaret af egne medarbejdere",
+    "ledger_staff_hours": "Timer på vagt",
+    "ledger_balance": "Giver (+) / får (−)",
+    "ledger_total": "I alt",
     # Municipalities and the service level's formula (a footnote under the queues).
     "municipality_unknown": "Ukendt",
     "sl_formula_answered": "Serviceniveau: besvaret inden {s} s, af de besvarede opkald",
-    "sl_formula_offered": "Serviceniveau: besvaret inden {s} s, af alle opkald (korte opgivne fraregnet)",
-    "sl_formula_offered_excluding_abandoned_within": "Serviceniveau: besvaret inden {s} s, af alle opkald undtagen dem, der opgav inden {s} s",
-    "sl_formula_offered_counting_abandoned_within": "Serviceniveau: besvaret eller opgivet inden {s} s, af alle opkald",
+    "sl_formula_offered": (
+        "Serviceniveau: besvaret inden {s} s, af alle opkald (korte opgivne fraregnet)"
+    ),
+    "sl_formula_offered_excluding_abandoned_within": (
+        "Serviceniveau: besvaret inden {s} s, af alle opkald undtagen dem, der opgav inden {s} s"
+    ),
+    "sl_formula_offered_counting_abandoned_within": (
+        "Serviceniveau: besvaret eller opgivet inden {s} s, af alle opkald"
+    ),
     # Staffing: agents needed, the closing forecast, the rota, the call for help.
     "needed": "Behov nu",
     "forecast": "Ved lukning {closes}: ca. {n} venter – sidste svar ca. {last}",
@@ -126,11 +152,36 @@ _EN: dict[str, str] = {
     "sl": "Service level",
     "asa": "Avg. answer",
     "peak": "Most waiting",
+    "stats_calls": "Calls",
+    "stats_sl": "Service level",
+    "stats_ledger": "The ledger: who calls, and who answers",
+    "stats_from": "From",
+    "stats_to": "To",
+    "stats_days": "Days",
+    "stats_weeks": "Weeks",
+    "stats_months": "Months",
+    "stats_by_queue": "By queue",
+    "stats_by_municipality": "By municipality",
+    "stats_others": "Others",
+    "ledger_municipality": "Municipality",
+    "ledger_offered": "Calls from citizens",
+    "ledger_answered": "Of them answered",
+    "ledger_abandoned": "Abandoned",
+    "ledger_staff_answered": "Answered by own staff",
+    "ledger_staff_hours": "Hours on duty",
+    "ledger_balance": "Gives (+) / takes (−)",
+    "ledger_total": "Total",
     "municipality_unknown": "Unknown",
     "sl_formula_answered": "Service level: answered within {s} s, of the calls answered",
-    "sl_formula_offered": "Service level: answered within {s} s, of all calls (short abandons left out)",
-    "sl_formula_offered_excluding_abandoned_within": "Service level: answered within {s} s, of all calls but those abandoned within {s} s",
-    "sl_formula_offered_counting_abandoned_within": "Service level: answered or abandoned within {s} s, of all calls",
+    "sl_formula_offered": (
+        "Service level: answered within {s} s, of all calls (short abandons left out)"
+    ),
+    "sl_formula_offered_excluding_abandoned_within": (
+        "Service level: answered within {s} s, of all calls but those abandoned within {s} s"
+    ),
+    "sl_formula_offered_counting_abandoned_within": (
+        "Service level: answered or abandoned within {s} s, of all calls"
+    ),
     "needed": "Needed now",
     "forecast": "At closing {closes}: about {n} waiting – last answered about {last}",
     "forecast_none": "At closing {closes}: nobody waiting",

@@ -49,6 +49,7 @@ _SECURITY_HEADERS = {
 
 IPNetwork: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
 HistorySource = Callable[[date, date], Awaitable[dict[str, Any]]]
+StatsSource = Callable[[date, date, str, str], Awaitable[dict[str, Any]]]  # from, to, group, by
 PressDesk = Callable[[str, float], Awaitable[dict[str, Any]]]  # desk, held_s → outcome
 DeskReports = Callable[[], list[dict[str, Any]]]
 DeskFrame = Callable[[str], Image.Image | None]  # desk → the last frame its OLED showed
@@ -64,6 +65,7 @@ class WebDeps:
     health: Callable[[], HealthReport]
     metrics: Callable[[], str]
     history: HistorySource | None = None
+    stats: StatsSource | None = None
     today: Callable[[], date] = date.today
     press: PressDesk | None = None
     desks: tuple[str, ...] = ()
@@ -148,6 +150,25 @@ async def api_history(request: web.Request) -> web.Response:
     if deps.history is None:
         return web.json_response({"v": 1, "today": {}, "daily": []})
     return web.json_response(await deps.history(first, last), headers={"Cache-Control": "no-store"})
+
+
+async def api_stats(request: web.Request) -> web.Response:
+    """Days, weeks or months per queue or municipality, and the period's ledger (/stats)."""
+    deps = request.app[DEPS]
+    last = _day(request, "to", deps.today())
+    first = _day(request, "from", last - timedelta(days=29))
+    if first > last or (last - first).days >= MAX_HISTORY_DAYS:
+        raise web.HTTPBadRequest(text=f"from..to: at most {MAX_HISTORY_DAYS} days, in order")
+    group, by = request.query.get("group", "day"), request.query.get("by", "queue")
+    if group not in ("day", "week", "month") or by not in ("queue", "municipality"):
+        raise web.HTTPBadRequest(text="group: day, week or month; by: queue or municipality")
+    if deps.stats is None:
+        return web.json_response({"v": 1, "series": [], "ledger": None})
+    return web.json_response(
+        await deps.stats(first, last, group, by),
+        headers={"Cache-Control": "no-store"},
+        dumps=lambda data: json.dumps(data, ensure_ascii=False),
+    )
 
 
 async def asset(request: web.Request) -> web.Response:
@@ -323,6 +344,7 @@ def create_app(deps: WebDeps) -> web.Application:
     app.router.add_get("/stats", stats_page)
     app.router.add_get("/api/board", api_board)
     app.router.add_get("/api/history", api_history)
+    app.router.add_get("/api/stats", api_stats)
     app.router.add_get("/ws", board_socket)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/api/desks", api_desks)
