@@ -40,7 +40,7 @@ class LedgerLine:
 
 @dataclass(frozen=True, slots=True)
 class Ledger:
-    lines: tuple[LedgerLine, ...]  # by code, the unknown last
+    lines: tuple[LedgerLine, ...]  # by name, the unknown last
     total: LedgerLine
 
 
@@ -69,9 +69,8 @@ def ledger(
         found = line(site_municipality.get(row["site"], UNKNOWN_MUNICIPALITY))
         found.staff_answered += row["answered"] or 0
         found.staff_hours += (row["on_duty_s"] or 0.0) / 3600
-    ordered = sorted(
-        lines.values(),
-        key=lambda each: (each.municipality == UNKNOWN_MUNICIPALITY, each.municipality),
+    ordered = sorted(  # by name, as people look them up; the unknown last
+        lines.values(), key=lambda each: (each.municipality == UNKNOWN_MUNICIPALITY, each.name)
     )
     total = LedgerLine("", "")
     for each in ordered:
