@@ -90,6 +90,8 @@ def test_the_issue_example_board() -> None:
         },
         # One message is no arrival rate yet: agents needed unknown, not made up.
         "staffing": {"needed": None, "serving": 4, "method": "erlang_c", "forecast": None},
+        # The caller's municipality (a board without the shipped names: no name to give).
+        "waiting_by_municipality": [{"code": "710", "name": "", "waiting": 1}],
     }
     assert view["agents"] == [
         {

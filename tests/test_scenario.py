@@ -63,6 +63,9 @@ async def test_scripted_evening(
             "abandon_pct": 14.3,
             "asa_s": 20.0,
             "aht_s": 200.0,
+            "sl_formula": "answered",
+            "sl_threshold_s": 60.0,
+            "aht_includes_wrap": False,
         }
 
         # Agents change state; counts come from agent states when the queue has none.
