@@ -302,10 +302,12 @@ const asked = new URLSearchParams(location.search).get("layout");
 if (LAYOUTS.includes(asked)) document.body.dataset.layout = asked;
 if (!LAYOUTS.includes(document.body.dataset.layout)) document.body.dataset.layout = "auto";
 
-// The big figures' size in a card w×h, as style.css sets it (wide and squarer cards).
+// The big figures' size in a card w×h, as style.css sets it (wide and squarer cards),
+// inside the card's padding and its coloured edge (4 rem across, 1 rem down).
 function figureSize(width, height, ems) {
-  return width / height >= 2.4 ? Math.min(0.54 * height, 0.58 * width / ems)
-    : Math.min(0.42 * height, 0.86 * width / ems);
+  const inner = Math.max(1, width - 4 * rem()), tall = Math.max(1, height - rem());
+  return inner / tall >= 2.4 ? Math.min(0.54 * tall, 0.58 * inner / ems)
+    : Math.min(0.42 * tall, 0.86 * inner / ems);
 }
 
 // The columns of queue cards: near the biggest digits possible (within 12 %), the full
@@ -315,8 +317,9 @@ function layoutQueues() {
   const n = Math.max(1, board.queues.length);
   const width = queues.clientWidth, height = queues.clientHeight;
   if (!width || !height) return; // not laid out yet: the resize observer comes back
-  const ems = Math.max(2.5, ...board.queues.map((q) =>
-    figureEms(String(q.waiting) + fmtDuration(q.longest_wait_s || 0))));
+  // Sized for two-digit figures ("12", "12:34"), whatever they say now: the grid must not
+  // flip between layouts as a queue empties and fills.
+  const ems = figureEms("1212:34");
   const options = [];
   for (let columns = 1; columns <= n; columns++) {
     const cardWidth = width / columns, cardHeight = height / Math.ceil(n / columns);
@@ -326,7 +329,9 @@ function layoutQueues() {
   }
   const biggest = Math.max(...options.map((o) => o.size));
   // A grid with an empty cell (3 queues in 2×2) only where it gives the biggest digits.
-  const near = options.filter((o) => o.size === biggest || (o.full && o.size >= 0.88 * biggest));
+  const bestFull = Math.max(...options.filter((o) => o.full).map((o) => o.size));
+  const near = options.filter((o) => (o.full && o.size >= 0.88 * biggest)
+    || (o.size === biggest && o.size > 1.05 * bestFull)); // an empty cell only for much more
   near.sort((a, b) => a.stretch - b.stretch);
   queues.style.setProperty("--columns", near[0].columns);
 }
