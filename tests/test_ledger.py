@@ -185,7 +185,7 @@ async def test_the_stats_page_draws_the_period(tmp_path: Path) -> None:
             span=span,
             group=group,  # type: ignore[arg-type]
             by=by,  # type: ignore[arg-type]
-            formula="offered",
+            formula="answered",  # by municipality the one the contract's parts allow
             sl_threshold_s=60.0,
             names=names,
             site_municipality=site_municipalities(shipped),
@@ -206,7 +206,7 @@ async def test_the_stats_page_draws_the_period(tmp_path: Path) -> None:
             )
             assert total.startswith("I alt")
             note = await page.evaluate("document.getElementById('sl-note').textContent")
-            assert "af alle opkald" in note
+            assert "af de besvarede opkald" in note
             if by == "municipality":
                 await page.screenshot(DOCS / "stats.png")
         assert page.exceptions == []

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from datetime import date
 
+import msgspec
 import pytest
 
 from appliance.core.config import AlarmsConfig, QueueAlarms
-from appliance.core.contract import Today
+from appliance.core.contract import MunicipalityCounts, Today
 from appliance.core.errors import ConfigError
 from appliance.core.metrics import alarm_level, service_level_pct, today_figures
+from appliance.core.periods import in_periods
 from appliance.programs.configuration import parse_config
 
 DAY = date(2026, 11, 28)
@@ -71,12 +73,13 @@ def test_alarms_on_the_days_figures() -> None:
     alarms = AlarmsConfig(sl_warn_pct=90, sl_critical_pct=80, abandon_warn_pct=5,
                           abandon_critical_pct=10)  # fmt: skip
     figures = today_figures(EVENING, DAY)  # SL 87.3 %, abandon rate 6/118 = 5.1 %
-    assert alarm_level(0, 0, alarms, figures) == "warn"  # both below warn, none critical
+    assert alarm_level(1, 0, alarms, figures) == "warn"  # both below warn, none critical
     strict = AlarmsConfig(sl_critical_pct=88)
-    assert alarm_level(0, 0, strict, figures) == "critical"  # nobody waits: still the day's
-    assert alarm_level(0, 0, AlarmsConfig(), figures) == "ok"  # not set: no such alarm
+    assert alarm_level(1, 0, strict, figures) == "critical"
+    assert alarm_level(0, 0, strict, figures) == "ok"  # nobody waits: nothing to act on
+    assert alarm_level(1, 0, AlarmsConfig(), figures) == "ok"  # not set: no such alarm
     early = today_figures(Today(date=DAY, offered=4, answered=4), DAY)
-    assert alarm_level(0, 0, strict, early) == "ok"  # four calls are no service level yet
+    assert alarm_level(1, 0, strict, early) == "ok"  # four calls are no service level yet
     assert alarm_level(7, 0, alarms, figures) == "critical"  # the waiting callers, as ever
 
 
@@ -119,3 +122,38 @@ def test_warn_comes_before_critical_in_every_queue() -> None:
         "alarms.queues.erhverv.waiting_warn: must not be above alarms.queues.erhverv."
         "waiting_critical" in explained
     )
+
+
+def test_a_period_says_dash_for_what_its_days_do_not_all_have() -> None:
+    new = {"day": "2026-11-28", "queue": "borger", "offered": 120, "answered": 110,
+           "abandoned": 8, "short_abandoned": 2, "answered_within_sl": 96,
+           "abandoned_within_sl": 5, "wait_answered_s": 3762, "talk_s": 26950}  # fmt: skip
+    [week] = in_periods([new], "queue", "week", "offered_counting_abandoned_within")
+    assert (week["period"], week["sl_pct"]) == ("2026-W48", 85.3)  # the hand-computed figure
+    # A day from before the upgrade: its counts, but no split of them.
+    old = {"day": "2026-11-27", "queue": "borger", "offered": 50, "answered": 45,
+           "abandoned": 5, "short_abandoned": None, "answered_within_sl": None,
+           "abandoned_within_sl": None}  # fmt: skip
+    [week] = in_periods([new, old], "queue", "week", "answered")
+    assert week["offered"] == 170
+    assert week["sl_pct"] is None  # not 0 %, not the new day's alone
+    assert week["abandon_pct"] is None
+    # A municipality's rows carry no short abandons: only the formula without them works.
+    place = {"day": "2026-11-28", "municipality": "751", "offered": 10, "answered": 9,
+             "abandoned": 1, "answered_within_sl": 8}  # fmt: skip
+    [day] = in_periods([place], "municipality", "day", "answered")
+    assert day["sl_pct"] == 88.9
+    [day] = in_periods([place], "municipality", "day", "offered")
+    assert (day["sl_pct"], day["abandon_pct"]) == (None, None)
+
+
+def test_impossible_v11_counts_show_no_figures() -> None:
+    too_many = msgspec.structs.replace(EVENING, abandoned_within_sl=9)  # of 8 abandons
+    assert today_figures(too_many, DAY).sl_pct is None
+    too_few = msgspec.structs.replace(EVENING, abandoned_within_sl=1)  # fewer than the 2 short
+    assert today_figures(too_few, DAY).sl_pct is None
+    parts = {"751": MunicipalityCounts(offered=200)}  # more than the queue's 120
+    assert (
+        today_figures(msgspec.structs.replace(EVENING, by_municipality=parts), DAY).sl_pct is None
+    )
+    assert today_figures(EVENING, DAY).sl_pct == 87.3

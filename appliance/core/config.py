@@ -153,6 +153,11 @@ class HistoryConfig(Section, frozen=True, kw_only=True):
     flush_interval_s: PositiveSeconds = 60.0
     keep_daily_days: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 400
     keep_snapshots_days: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 30
+    # The ledger's centres: a site belongs to the municipality it is named after
+    # ("favrskov" → 710); one named otherwise is given here, site id → code.
+    site_municipalities: dict[Identifier, Annotated[str, msgspec.Meta(pattern="^[0-9]{3}$")]] = (
+        msgspec.field(default_factory=dict)
+    )
 
     @property
     def database(self) -> Path:

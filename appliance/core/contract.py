@@ -143,6 +143,9 @@ class DayCounts:
     talk_s: float = 0.0
     wrap_s: float = 0.0
     by_municipality: dict[str, Tally] = dataclasses.field(default_factory=dict)
+    # False when part of the day came from a v1 payload (a bridge upgraded mid-day): the
+    # v1.1 parts then cover only part of the day and are published as not known.
+    split: bool = True
 
     @classmethod
     def from_today(cls, today: Today) -> DayCounts:
@@ -158,6 +161,7 @@ class DayCounts:
             wait_answered_s=today.wait_answered_s,
             talk_s=today.talk_s,
             wrap_s=today.wrap_s or 0.0,
+            split=today.abandoned_within_sl is not None and today.by_municipality is not None,
             by_municipality={
                 code: Tally(c.offered, c.answered, c.abandoned, c.answered_within_sl)
                 for code, c in (today.by_municipality or {}).items()
@@ -185,7 +189,9 @@ class DayCounts:
             )
             for code in codes
         }
-        return DayCounts(self.day, by_municipality=parts, **summed)
+        return DayCounts(
+            self.day, by_municipality=parts, split=self.split and other.split, **summed
+        )
 
     def today(self, sl_threshold_s: float) -> Today:
         return Today(
@@ -198,8 +204,8 @@ class DayCounts:
             sl_threshold_s=sl_threshold_s,
             wait_answered_s=round(self.wait_answered_s, 1),
             talk_s=round(self.talk_s, 1),
-            abandoned_within_sl=self.abandoned_within_sl,
-            wrap_s=round(self.wrap_s, 1),
+            abandoned_within_sl=self.abandoned_within_sl if self.split else None,
+            wrap_s=round(self.wrap_s, 1) if self.split else None,
             by_municipality={
                 code: MunicipalityCounts(
                     offered=t.offered,
@@ -208,7 +214,9 @@ class DayCounts:
                     answered_within_sl=t.answered_within_sl,
                 )
                 for code, t in sorted(self.by_municipality.items())
-            },
+            }
+            if self.split
+            else None,
         )
 
 

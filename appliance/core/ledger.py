@@ -79,7 +79,7 @@ def ledger(
 
 
 def ledger_json(book: Ledger) -> dict[str, Any]:
-    """The ledger as `/api/history` and the exports give it."""
+    """The ledger as `/api/history`, `/api/stats` and the spreadsheet export give it."""
 
     def one(line: LedgerLine) -> dict[str, Any]:
         return {

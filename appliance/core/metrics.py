@@ -84,33 +84,32 @@ ALARM_MIN_OFFERED = 10  # the day's ratios raise alarms from this many calls off
 def alarm_level(
     waiting: int, longest_wait_s: float, alarms: AlarmsConfig, figures: TodayFigures | None = None
 ) -> Level:
-    """The worst of: callers waiting and the longest wait (while anyone waits), and the
-    day's service level and abandon rate (where thresholds are set)."""
+    """While anyone waits, the worst of: the callers waiting, the longest wait, and the
+    day's service level and abandon rate (where thresholds are set). With nobody waiting
+    there is nothing to act on: a bad afternoon does not keep the evening red."""
+    if not waiting:
+        return "ok"
+    if waiting >= alarms.waiting_critical or longest_wait_s >= alarms.longest_wait_critical_s:
+        return "critical"
     levels: list[Level] = [_day_level(figures, alarms) if figures else "ok"]
-    if waiting:
-        if waiting >= alarms.waiting_critical or longest_wait_s >= alarms.longest_wait_critical_s:
-            return "critical"
-        if waiting >= alarms.waiting_warn or longest_wait_s >= alarms.longest_wait_warn_s:
-            levels.append("warn")
+    if waiting >= alarms.waiting_warn or longest_wait_s >= alarms.longest_wait_warn_s:
+        levels.append("warn")
     return max(levels, key=("ok", "warn", "critical").index)
 
 
 def _day_level(figures: TodayFigures, alarms: AlarmsConfig) -> Level:
     if figures.offered < ALARM_MIN_OFFERED:
         return "ok"
-    sl, abandon = figures.sl_pct, figures.abandon_pct
-    if (sl is not None and alarms.sl_critical_pct is not None and sl < alarms.sl_critical_pct) or (
-        abandon is not None
-        and alarms.abandon_critical_pct is not None
-        and abandon > alarms.abandon_critical_pct
-    ):
-        return "critical"
-    if (sl is not None and alarms.sl_warn_pct is not None and sl < alarms.sl_warn_pct) or (
-        abandon is not None
-        and alarms.abandon_warn_pct is not None
-        and abandon > alarms.abandon_warn_pct
-    ):
-        return "warn"
+    thresholds: tuple[tuple[Level, float | None, float | None], ...] = (
+        ("critical", alarms.sl_critical_pct, alarms.abandon_critical_pct),
+        ("warn", alarms.sl_warn_pct, alarms.abandon_warn_pct),
+    )
+    for level, sl_below, abandon_above in thresholds:
+        sl, abandon = figures.sl_pct, figures.abandon_pct
+        if (sl is not None and sl_below is not None and sl < sl_below) or (
+            abandon is not None and abandon_above is not None and abandon > abandon_above
+        ):
+            return level
     return "ok"
 
 

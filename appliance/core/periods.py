@@ -10,11 +10,11 @@ from typing import Any, Literal
 from appliance.core.config import ServiceLevelFormula
 from appliance.core.contract import Today
 from appliance.core.ledger import ledger, ledger_json
-from appliance.core.metrics import service_level_pct
+from appliance.core.metrics import today_figures
 
 Group = Literal["day", "week", "month"]
 _COUNTS = ("offered", "answered", "abandoned", "short_abandoned", "answered_within_sl",
-           "wait_answered_s", "talk_s")  # fmt: skip
+           "abandoned_within_sl", "wait_answered_s", "talk_s")  # fmt: skip
 
 
 def period_of(day: date, group: Group) -> str:
@@ -30,26 +30,34 @@ def period_of(day: date, group: Group) -> str:
 def in_periods(
     rows: Iterable[Mapping[str, Any]], key: str, group: Group, formula: ServiceLevelFormula
 ) -> list[dict[str, Any]]:
-    """Per period and `key` (queue or municipality): the counts and the figures."""
+    """Per period and `key` (queue or municipality): the counts and the figures. A count a
+    row does not have (a day from before v1.1, a municipality's row without short abandons)
+    leaves the figures that need it "–" for the whole period: no guessing."""
     sums: dict[tuple[str, str], dict[str, Any]] = {}
     for row in rows:
         at = (period_of(date.fromisoformat(row["day"]), group), row[key])
-        total = sums.setdefault(at, dict.fromkeys(_COUNTS, 0) | {"abandoned_within_sl": 0})
+        total = sums.setdefault(at, dict.fromkeys(_COUNTS, 0))
         for field in _COUNTS:
-            total[field] += row.get(field) or 0
-        within = row.get("abandoned_within_sl")
-        if within is None or total["abandoned_within_sl"] is None:
-            total["abandoned_within_sl"] = None  # a day without the v1.1 count: unknown
-        else:
-            total["abandoned_within_sl"] += within
+            value = row.get(field)
+            total[field] = None if value is None or total[field] is None else total[field] + value
     series = []
     for (period, name), total in sorted(sums.items()):
         today = Today(
             date=date.min,
-            **{f: total[f] for f in _COUNTS},
-            abandoned_within_sl=total["abandoned_within_sl"],
+            offered=total["offered"] or 0,
+            answered=total["answered"] or 0,
+            abandoned=total["abandoned"] or 0,
+            short_abandoned=total["short_abandoned"] or 0,
+            answered_within_sl=total["answered_within_sl"] or 0,
+            abandoned_within_sl=total["abandoned_within_sl"],  # None: the formulas say "–"
+            wait_answered_s=total["wait_answered_s"] or 0.0,
+            talk_s=total["talk_s"] or 0.0,
         )
-        short = min(today.short_abandoned, today.abandoned)
+        figures = today_figures(today, date.min, formula)
+        needs_short = formula != "answered"
+        unknown = total["answered_within_sl"] is None or (
+            needs_short and total["short_abandoned"] is None
+        )
         series.append(
             {
                 "period": period,
@@ -57,10 +65,8 @@ def in_periods(
                 "offered": today.offered,
                 "answered": today.answered,
                 "abandoned": today.abandoned,
-                "sl_pct": service_level_pct(today, formula),
-                "abandon_pct": round((today.abandoned - short) / (today.offered - short) * 100, 1)
-                if today.offered > short
-                else None,
+                "sl_pct": None if unknown else figures.sl_pct,
+                "abandon_pct": None if total["short_abandoned"] is None else figures.abandon_pct,
             }
         )
     return series

@@ -29,8 +29,18 @@ def times_implausible(state: AgentState, wall_now: datetime) -> bool:
 
 def counts_contradict(today: Today) -> bool:
     """Counts that cannot all be true: more answered and abandoned than offered, and so on."""
-    return (
+    if (
         today.answered + today.abandoned > today.offered
         or today.answered_within_sl > today.answered
         or today.short_abandoned > today.abandoned
+    ):
+        return True
+    within = today.abandoned_within_sl  # v1.1: no more than the abandons, no fewer than short
+    if within is not None and not today.short_abandoned <= within <= today.abandoned:
+        return True
+    parts = (today.by_municipality or {}).values()
+    return (
+        sum(part.offered for part in parts) > today.offered
+        or sum(part.answered for part in parts) > today.answered
+        or sum(part.abandoned for part in parts) > today.abandoned
     )

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from appliance.core.board import Board, QueueEntry, agent_counts, feed_state, longest_wait_s
 from appliance.core.clock import Clock
-from appliance.core.config import HistoryConfig
+from appliance.core.config import HistoryConfig, MetricsConfig
 from appliance.core.health import Outputs
 from appliance.core.metrics import today_figures
 from appliance.drivers.store import AsyncStore, Row
@@ -161,12 +161,15 @@ class HistoryRecorder:
             }
             self._written[state.queue] = (written[0] if written else -1e9, what)
         if state.today is not None and state.today.date.isoformat() == day:
-            self._observe_day(day, state.queue, entry, longest)
+            self._observe_day(day, state.queue, entry, longest, board.rules.metrics)
 
-    def _observe_day(self, day: str, queue: str, entry: QueueEntry, longest: float) -> None:
+    def _observe_day(
+        self, day: str, queue: str, entry: QueueEntry, longest: float, metrics: MetricsConfig
+    ) -> None:
         today = entry.state.today
         assert today is not None
-        figures = today_figures(today, today.date)
+        # The figures as the displays show them ([metrics]); the raw counts beside them.
+        figures = today_figures(today, today.date, metrics.service_level, metrics.aht_includes_wrap)
         row = self.pending.daily.get((day, queue), {})
         self.pending.daily[(day, queue)] = {
             "day": day,
@@ -238,7 +241,14 @@ class HistoryRecorder:
     async def flush(self) -> bool:
         """Write what is pending; False if the disk refused it (it is kept for later)."""
         batch = self.pending.take()
-        if not (batch.snapshots or batch.agent_events or batch.events or batch.daily):
+        if not (
+            batch.snapshots
+            or batch.agent_events
+            or batch.events
+            or batch.daily
+            or batch.by_municipality
+            or batch.by_site
+        ):
             return True
         try:
             await self._store.run(

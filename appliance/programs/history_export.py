@@ -27,7 +27,7 @@ Row = dict[str, Any]
 COLUMNS = {
     "queue": ["day", "queue", "offered", "answered", "abandoned", "short_abandoned",
               "answered_within_sl", "abandoned_within_sl", "sl_pct", "abandon_pct", "asa_s",
-              "aht_s", "talk_s", "wrap_s", "peak_waiting", "longest_wait_s"],
+              "aht_s", "wait_answered_s", "talk_s", "wrap_s", "peak_waiting", "longest_wait_s"],
     "municipality": ["day", "municipality", "name", "offered", "answered", "abandoned",
                      "answered_within_sl", "staff_answered", "staff_hours"],
     "site": ["day", "site", "municipality", "agents", "answered", "talk_s", "wrap_s",
@@ -37,13 +37,15 @@ LEDGER_COLUMNS = ["municipality", "name", "offered", "answered", "abandoned",
                   "answered_within_sl", "staff_answered", "staff_hours", "balance"]  # fmt: skip
 
 
-def export_rows(store: Store, by: str, first: date, last: date) -> tuple[list[Row], dict[str, Any]]:
+def export_rows(
+    store: Store, by: str, first: date, last: date, given_sites: dict[str, str] | None = None
+) -> tuple[list[Row], dict[str, Any]]:
     """The daily rows `by` queue, municipality or site, and the period's ledger."""
     span = (first.isoformat(), last.isoformat())
     places, sites = store.daily_by_municipality(*span), store.daily_by_site(*span)
     shipped = shipped_municipalities()
     names = {m.code: m.name for m in shipped}
-    site_map = site_municipalities(shipped)
+    site_map = site_municipalities(shipped, given_sites)
     book = ledger_json(ledger(places, sites, site_map, names))
     if by == "queue":
         return store.daily(*span), book
@@ -98,7 +100,12 @@ def write_xlsx(path: Path, by: str, rows: list[Row], book: dict[str, Any], perio
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    database = Path(args.database) if args.database else load_config(args.config).history.database
+    given: dict[str, str] | None = None
+    if args.database:
+        database = Path(args.database)
+    else:
+        config = load_config(args.config)
+        database, given = config.history.database, dict(config.history.site_municipalities)
     if not database.exists():
         raise HotlineError(f"no history database at {database}")
     last = args.to or datetime.now(COPENHAGEN).date()
@@ -109,7 +116,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     store = Store(database)
     try:
-        rows, book = export_rows(store, args.by, first, last)
+        rows, book = export_rows(store, args.by, first, last, given)
     finally:
         store.close()
     if args.format == "xlsx":

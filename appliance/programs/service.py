@@ -46,6 +46,7 @@ from wallboard.live import ViewPublisher
 from wallboard.web.app import WebDeps, create_app, serve
 from wallboard.words import press_text
 
+Row = dict[str, Any]
 log = logging.getLogger(__name__)
 
 
@@ -84,7 +85,9 @@ class Appliance:
         self.topics = Topics(config.mqtt.prefix)
         today = self.clock.now().date()
         self._names = {m.code: m.name for m in shipped_municipalities()}
-        self._site_municipalities = site_municipalities(shipped_municipalities())
+        self._site_municipalities = site_municipalities(
+            shipped_municipalities(), config.history.site_municipalities
+        )
         rules = BoardRules.from_config(config, today, self._names)
         self.hub = BoardHub(rules, self.topics, self.clock)
         self.outputs = Outputs()
@@ -195,10 +198,7 @@ class Appliance:
         timezone = self.hub.board.value.rules.timezone
         since = local_midnight(self.clock.now(), timezone)
         curve = await self.store.run(lambda store: store.curve(since))
-        span = (first.isoformat(), last.isoformat())
-        daily = await self.store.run(lambda store: store.daily(*span))
-        places = await self.store.run(lambda store: store.daily_by_municipality(*span))
-        sites = await self.store.run(lambda store: store.daily_by_site(*span))
+        daily, places, sites = await self._period(first, last)
         return {
             "v": 1,
             "today": curve,
@@ -208,15 +208,23 @@ class Appliance:
             "ledger": ledger_json(ledger(places, sites, self._site_municipalities, self._names)),
         }
 
+    async def _period(self, first: date, last: date) -> tuple[list[Row], list[Row], list[Row]]:
+        """The period's daily rows: per queue, per queue and municipality, per site."""
+        span = (first.isoformat(), last.isoformat())
+        return await self.store.run(
+            lambda store: (
+                store.daily(*span),
+                store.daily_by_municipality(*span),
+                store.daily_by_site(*span),
+            )
+        )
+
     async def stats(self, first: date, last: date, group: str, by: str) -> dict[str, Any]:
         """/stats: the period in days, weeks or months per queue or municipality, and its
         ledger; every service level worked out from the summed counts."""
         if not self.history_ok:
             return {"v": 1, "series": [], "ledger": None, "error": "history unavailable"}
-        span = (first.isoformat(), last.isoformat())
-        places = await self.store.run(lambda store: store.daily_by_municipality(*span))
-        sites = await self.store.run(lambda store: store.daily_by_site(*span))
-        daily = await self.store.run(lambda store: store.daily(*span))
+        daily, places, sites = await self._period(first, last)
         threshold = next(
             (
                 e.state.today.sl_threshold_s
@@ -229,7 +237,7 @@ class Appliance:
             daily=daily,
             places=places,
             sites=sites,
-            span=span,
+            span=(first.isoformat(), last.isoformat()),
             group=group,  # type: ignore[arg-type]  # checked by the web app
             by=by,  # type: ignore[arg-type]
             formula=self.config.metrics.service_level,

@@ -96,6 +96,9 @@ def _check(config: BridgeConfig) -> list[str]:
     for number, code in config.callers.dids.items():
         if not MUNICIPALITY_CODE.fullmatch(code):
             errors.append(f"callers.dids.{number}: {code!r} is not a 3-digit municipality code")
+    if config.stats.short_abandon_s > config.stats.sl_threshold_s:
+        # A short abandon is also one within the threshold: the service levels subtract it.
+        errors.append("stats.short_abandon_s: must not be above stats.sl_threshold_s")
     return errors + check_timezone("stats.timezone", config.stats.timezone)
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import msgspec
+
 from appliance.core.contract import (
     IDENTIFIER,
     MAX_CALLERS,
@@ -231,7 +233,7 @@ class Pbx:
         caller = self._leave(queue, event, now)
         counts = self.today[queue]
         counts.abandoned += 1
-        counts.tally(caller.municipality if caller else None).abandoned += 1
+        counts.tally(self._municipality(caller, event)).abandoned += 1
         waited = _number(event, "HoldTime")
         if waited < self._config.stats.short_abandon_s:
             counts.short_abandoned += 1
@@ -249,6 +251,13 @@ class Pbx:
     def _no_answer(self, _queue: str, event: Fields, _now: datetime) -> None:
         self._device(event, NOT_INUSE, unless=(INUSE, BUSY, ONHOLD))
 
+    def _municipality(self, caller: Waiting | None, event: Fields) -> str | None:
+        """The caller's municipality: as counted at join, or from the event's own dialled
+        number (Asterisk sends QueueCallerLeave before AgentConnect: the caller has gone)."""
+        if caller is not None:
+            return caller.municipality
+        return self._config.callers.dids.get(event.get(self._config.callers.did_field, ""))
+
     def _connect(self, queue: str, event: Fields, now: datetime) -> None:
         caller = self._leave(queue, event, now)
         self._device(event, INUSE)
@@ -258,7 +267,7 @@ class Pbx:
         counts.answered += 1
         counts.wait_answered_s += wait
         counts.answered_within_sl += within
-        tally = counts.tally(caller.municipality if caller else None)
+        tally = counts.tally(self._municipality(caller, event))
         tally.answered += 1
         tally.answered_within_sl += within
         member = self.members.get(_interface(event))
@@ -432,8 +441,14 @@ class Pbx:
                 for uniqueid, waiting in list(callers.items())[:MAX_CALLERS]
             ),
             agents=counts,
-            today=self.counts(name).today(self._config.stats.sl_threshold_s),
+            today=self._today(name),
         )
+
+    def _today(self, name: str) -> Today:
+        today = self.counts(name).today(self._config.stats.sl_threshold_s)
+        if self._config.stats.wrap_up_s <= 0:  # Asterisk holds no wrap-up: its time unknown
+            today = msgspec.structs.replace(today, wrap_s=None)
+        return today
 
 
 _CALL_EVENTS = {

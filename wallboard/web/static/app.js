@@ -120,7 +120,8 @@ function renderQueue(queue) {
   if (queue.waiting_by_municipality && queue.waiting_by_municipality.length) {
     const from = el("div", "from");
     for (const part of queue.waiting_by_municipality) {
-      const item = el("span", "from-item", (part.name || T.municipality_unknown) + " ");
+      const name = part.name || (part.code === "000" ? T.municipality_unknown : part.code);
+      const item = el("span", "from-item", name + " ");
       item.append(el("b", "", String(part.waiting)));
       from.append(item);
     }
@@ -285,7 +286,8 @@ function fitCardHeights() {
 function fitMunicipalities() {
   for (const line of document.querySelectorAll(".from")) {
     const items = [...line.querySelectorAll(".from-item")];
-    let hidden = 0;
+    const shown = line.querySelector(".from-more");
+    let hidden = shown ? Number(shown.textContent.slice(1)) : 0; // a second pass counts on
     while (items.length > 1 && overflows(line)) {
       items.pop().remove();
       hidden += 1;

@@ -60,8 +60,13 @@ function keysOf(series, by) {
   return { shown: ordered.slice(0, SHOWN), others: ordered.length > SHOWN };
 }
 
+// A municipality by name; one the shipped list does not know by its code; 000: unknown.
+function placeName(code, name) {
+  return name || (code === "000" ? L.municipality_unknown : code);
+}
+
 function label(point, by) {
-  return by === "municipality" ? (point.name || L.municipality_unknown) : point.queue;
+  return by === "municipality" ? placeName(point.municipality, point.name) : point.queue;
 }
 
 function axis(chart, width, height, top, periods, left) {
@@ -151,7 +156,7 @@ function drawLedger(ledger) {
   const columns = ["municipality", "offered", "answered", "abandoned", "staff_answered", "staff_hours", "balance"];
   $("ledger-head").replaceChildren(...columns.map((c) => node("th", "", L[`ledger_${c}`])));
   const rows = ledger.lines.filter((line) => line.offered || line.staff_answered || line.staff_hours)
-    .map((line) => ({ ...line, municipality: line.name || L.municipality_unknown }));
+    .map((line) => ({ ...line, municipality: placeName(line.municipality, line.name) }));
   rows.push({ ...ledger.total, municipality: L.ledger_total, total: true });
   $("ledger-rows").replaceChildren(...rows.map((line) => {
     const row = node("tr", line.total ? "total" : "");
@@ -167,13 +172,17 @@ function drawLedger(ledger) {
   }));
 }
 
+let asked = 0; // the newest request: an older reply that comes later is dropped
+
 async function load() {
+  const by = $("by").value;
   const query = new URLSearchParams({ from: $("from").value, to: $("to").value,
-    group: $("group").value, by: $("by").value });
+    group: $("group").value, by });
   history.replaceState(null, "", `?${query}`);
+  const mine = ++asked;
   const reply = await fetch(`/api/stats?${query}`);
   const stats = reply.ok ? await reply.json() : { series: [], ledger: null };
-  const by = $("by").value;
+  if (mine !== asked) return;
   const series = stats.series || [];
   const periods = [...new Set(series.map((point) => point.period))].sort();
   const keys = keysOf(series, by);
@@ -181,6 +190,7 @@ async function load() {
   drawServiceLevel(series, by, periods, keys);
   $("sl-note").textContent = stats.sl_formula ? formulaNote(stats) : "";
   if (stats.ledger) drawLedger(stats.ledger);
+  else { $("ledger-head").replaceChildren(); $("ledger-rows").replaceChildren(); }
   const empty = $("empty");
   empty.textContent = L.no_statistics;
   empty.hidden = series.length > 0;
