@@ -6,7 +6,7 @@ import asyncio
 import re
 import ssl
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import aiomqtt
@@ -66,15 +66,21 @@ def shared_broker(tmp_path: Path) -> Iterator[tuple[Mosquitto, ssl.SSLContext]]:
     broker.stop()
 
 
-async def test_a_site_may_only_ask_for_its_own_agents(
-    shared_broker: tuple[Mosquitto, ssl.SSLContext],
-) -> None:
-    broker, tls = shared_broker
+def login(broker: Mosquitto, tls: ssl.SSLContext) -> Callable[[str], aiomqtt.Client]:
+    """A client for each of the broker's users (password pw-<user>)."""
 
     def client(user: str) -> aiomqtt.Client:
         return aiomqtt.Client(
             "127.0.0.1", broker.port, username=user, password=f"pw-{user}", tls_context=tls
         )
+
+    return client
+
+
+async def test_a_site_may_only_ask_for_its_own_agents(
+    shared_broker: tuple[Mosquitto, ssl.SSLContext],
+) -> None:
+    client = login(*shared_broker)
 
     async with client("bridge") as bridge, client("favrskov") as favrskov:
         await bridge.subscribe("hotline/v1/sites/#", qos=1)
@@ -95,12 +101,7 @@ async def test_a_site_may_only_ask_for_its_own_agents(
 async def test_only_the_supervisors_write_the_rota_and_every_site_reads_it(
     shared_broker: tuple[Mosquitto, ssl.SSLContext],
 ) -> None:
-    broker, tls = shared_broker
-
-    def client(user: str) -> aiomqtt.Client:
-        return aiomqtt.Client(
-            "127.0.0.1", broker.port, username=user, password=f"pw-{user}", tls_context=tls
-        )
+    client = login(*shared_broker)
 
     topic = "hotline/v1/rota/2026-11-29"
     async with client("favrskov") as favrskov, client("supervisor") as supervisor:

@@ -6,6 +6,8 @@ pins; the pieces (when a queue wants help, which desk is asked) purely, with a f
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import aiomqtt
@@ -18,6 +20,7 @@ from appliance.core.contract import AgentState, Rota, Shift, Topics, encode
 from appliance.core.desk import help_wanted
 from appliance.core.hours import COPENHAGEN
 from appliance.features.help_calls import HelpCalls
+from appliance.phone.simulator.model import SimAgent
 from appliance.programs.service import Appliance
 from appliance.runtime.latest import Latest
 from tests.conftest import ALWAYS_OPEN, make_config, running, until
@@ -64,19 +67,28 @@ def rota_now(agent: str, role: str, hours: float = 1.0) -> Rota:
     return Rota(v=1, date=now.date(), ts=now, shifts=(shift,))
 
 
-async def test_an_overflowing_queue_calls_the_standby_desk_and_a_press_answers(
-    broker: Mosquitto, topics: Topics, pins: MockFactory, publisher: aiomqtt.Client
-) -> None:
-    rota = rota_now("a2101", "standby")
+@contextlib.asynccontextmanager
+async def overflowing(
+    broker: Mosquitto, topics: Topics, pins: MockFactory, publisher: aiomqtt.Client, role: str
+) -> AsyncIterator[tuple[Appliance, SimAgent]]:
+    """Many callers, one agent on duty: the queue overflows; the desk's agent a2101, on the
+    rota in `role`, is paused."""
+    rota = rota_now("a2101", role)
     await publisher.publish(topics.rota(rota.date), encode(rota), qos=1, retain=True)
     config = make_config(broker.url, topics, extra=standby_desk())
-    # Many callers, one agent on duty: the queue overflows; the agent starts paused.
     async with (
         simulating(broker, topics, seed=3, calls_per_hour=3000, on_duty=1, warm_up_s=0) as sim,
         running(Appliance(config, pin_factory=pins, oled_factory=fake_oled)) as app,
     ):
         agent = sim.center.agents["a2101"]
-        assert sim.center.request("a2101", agent.site, "paused", "Standby") is None
+        assert sim.center.request("a2101", agent.site, "paused", "Pause") is None
+        yield app, agent
+
+
+async def test_an_overflowing_queue_calls_the_standby_desk_and_a_press_answers(
+    broker: Mosquitto, topics: Topics, pins: MockFactory, publisher: aiomqtt.Client
+) -> None:
+    async with overflowing(broker, topics, pins, publisher, "standby") as (app, agent):
         await until(lambda: app.pins["desk-1"].light == "help", timeout=30, what="the call")
         screen = app.desk_displays.screens["desk-1"].value
         lacking = app.desks.status.value["desk-1"].help_wanted
@@ -102,15 +114,7 @@ async def test_no_desk_is_called_outside_its_shift_or_off_standby(
     broker: Mosquitto, topics: Topics, pins: MockFactory, publisher: aiomqtt.Client
 ) -> None:
     # The agent is on the rota, but on the phones, not on standby: never called in.
-    rota = rota_now("a2101", "phone")
-    await publisher.publish(topics.rota(rota.date), encode(rota), qos=1, retain=True)
-    config = make_config(broker.url, topics, extra=standby_desk())
-    async with (
-        simulating(broker, topics, seed=3, calls_per_hour=3000, on_duty=1, warm_up_s=0) as sim,
-        running(Appliance(config, pin_factory=pins, oled_factory=fake_oled)) as app,
-    ):
-        agent = sim.center.agents["a2101"]
-        assert sim.center.request("a2101", agent.site, "paused", "Pause") is None
+    async with overflowing(broker, topics, pins, publisher, "phone") as (app, _agent):
         await until(lambda: app.help_calls.wanted.value, timeout=30, what="a queue wanting help")
         await until(lambda: app.pins["desk-1"].light == "red", what="the desk's own light")
         assert app.desks.status.value["desk-1"].help_wanted is None
