@@ -196,7 +196,11 @@ def board_view(board: Board, now: float, wall_now: datetime, site_name: str = ""
     grace = timedelta(minutes=rules.staffing.grace_min)
     on_duty = list(agents_on_duty(board)) if feed_live else []
     # Who is on or missing is only known from live agent states: without them, no rota.
-    shifts = current_shifts(board.rotas, wall_now, rules.timezone, grace) if feed_live else ()
+    shifts = (
+        current_shifts(board.rotas, wall_now, rules.timezone, grace)
+        if feed_live and board.rotas
+        else ()
+    )
     rota_known = feed_live and (local_now.date() in board.rotas or bool(shifts))
     everyone = [entry.state for entry in board.agents.values()] if rota_known else []
     off_rota = unscheduled(shifts, everyone, wall_now, grace) if rota_known else set()
@@ -234,6 +238,8 @@ def board_view(board: Board, now: float, wall_now: datetime, site_name: str = ""
 
 
 def _by_municipality(state: QueueState, names: dict[str, str]) -> list[MunicipalityWaiting]:
+    if not state.callers:
+        return []
     counts: dict[str, int] = {}
     for caller in state.callers:
         code = caller.municipality or UNKNOWN_MUNICIPALITY

@@ -38,7 +38,9 @@ def counts_contradict(today: Today) -> bool:
     within = today.abandoned_within_sl  # v1.1: no more than the abandons, no fewer than short
     if within is not None and not today.short_abandoned <= within <= today.abandoned:
         return True
-    parts = (today.by_municipality or {}).values()
+    if not today.by_municipality:
+        return False
+    parts = today.by_municipality.values()
     return (
         sum(part.offered for part in parts) > today.offered
         or sum(part.answered for part in parts) > today.answered

@@ -256,7 +256,10 @@ function renderRota() {
     if (names.length > ROTA_NAMES) row.append(el("span", "rota-name more", `+${names.length - ROTA_NAMES}`));
     rows.push(row);
   }
-  box.replaceChildren(el("div", "rota-title", `${T.rota_title}: ${board.rota.length}`), ...rows);
+  // Scheduled and logged in: how many of the shifts are on now (they are in the list above).
+  const on = board.rota.filter((s) => s.status === "on").length;
+  const title = `${T.rota_title}: ${board.rota.length} · ${on} ${T.rota_on}`;
+  box.replaceChildren(el("div", "rota-title", title), ...rows);
   box.hidden = false;
 }
 
