@@ -6,7 +6,7 @@ every display shows "no data" for them, never old numbers that look current.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import msgspec
 
@@ -148,51 +148,29 @@ def board_view(board: Board, now: float, wall_now: datetime, site_name: str = ""
     )
     queues = []
     for entry in shown_queues(board):
-        state = entry.state
         live = feed_live and not queue_is_stale(board, entry, now)
-        figures = today_figures(
-            state.today,
+        # Most messages are an agent's: a queue whose inputs are the same as last time has
+        # the same view, so it is not worked out again (a memo, keyed by every input).
+        longest = int(longest_wait_s(entry, now)) if live else None
+        key = (
+            entry,
+            rules,
+            live,
+            longest,
+            hours.open,
+            None if closes_in is None else int(closes_in // 10),  # the forecast, to 10 s
             local_now.date(),
-            rules.metrics.service_level,
-            rules.metrics.aht_includes_wrap,
+            board.arrivals.get(entry.state.queue),
+            board.agents if entry.state.agents is None else None,  # counted from agents
         )
-        counts = agent_counts(board, entry) if live else None
-        queues.append(
-            QueueView(
-                queue=state.queue,
-                name=state.name or state.queue,
-                waiting=state.waiting if live else None,
-                longest_wait_s=int(longest_wait_s(entry, now)) if live else None,
-                level=queue_level(board, entry, now, hours.open, figures) if live else None,
-                stale=not live,
-                agents=counts,
-                today=TodayView(
-                    figures.offered,
-                    figures.answered,
-                    figures.abandoned,
-                    figures.sl_pct,
-                    figures.abandon_pct,
-                    figures.asa_s,
-                    figures.aht_s,
-                    rules.metrics.service_level,
-                    state.today.sl_threshold_s if state.today else None,
-                    rules.metrics.aht_includes_wrap,
-                ),
-                staffing=None
-                if counts is None
-                else _staffing(
-                    board,
-                    entry,
-                    counts,
-                    handle_s=figures.aht_s,
-                    wall_now=wall_now,
-                    closes_in_s=closes_in,
-                ),
-                waiting_by_municipality=_by_municipality(state, rules.municipality_names)
-                if live
-                else [],
-            )
-        )
+        remembered = _queue_views.get(entry.state.queue)
+        if remembered is not None and _same(remembered[0], key):
+            queues.append(remembered[1])
+            continue
+        view = _queue_view(board, entry, now, wall_now, live=live, longest=longest,
+                           is_open=hours.open, closes_in=closes_in)  # fmt: skip
+        _queue_views[entry.state.queue] = (key, view)
+        queues.append(view)
     grace = timedelta(minutes=rules.staffing.grace_min)
     on_duty = list(agents_on_duty(board)) if feed_live else []
     # Who is on or missing is only known from live agent states: without them, no rota.
@@ -234,6 +212,66 @@ def board_view(board: Board, now: float, wall_now: datetime, site_name: str = ""
         agents=agents,
         ticker=[TickerView(m.text, m.level) for m in ticker_messages(board, wall_now)],
         rota=_shifts(board, shifts, everyone, wall_now, grace) if rota_known else None,
+    )
+
+
+_queue_views: dict[str, tuple[tuple[object, ...], QueueView]] = {}  # queue → (inputs, view)
+
+
+def _same(before: tuple[object, ...], now: tuple[object, ...]) -> bool:
+    """The same inputs: the same objects (boards share what did not change), or equal
+    plain values. Never a deep comparison of the agents."""
+    return all(
+        a is b or (type(a) in (bool, int, date) and a == b)
+        for a, b in zip(before, now, strict=True)
+    )
+
+
+def _queue_view(
+    board: Board,
+    entry: QueueEntry,
+    now: float,
+    wall_now: datetime,
+    *,
+    live: bool,
+    longest: int | None,
+    is_open: bool,
+    closes_in: float | None,
+) -> QueueView:
+    rules = board.rules
+    state = entry.state
+    local_date = wall_now.astimezone(rules.timezone).date()
+    metrics = rules.metrics
+    figures = today_figures(
+        state.today, local_date, metrics.service_level, metrics.aht_includes_wrap
+    )
+    counts = agent_counts(board, entry) if live else None
+    return QueueView(
+        queue=state.queue,
+        name=state.name or state.queue,
+        waiting=state.waiting if live else None,
+        longest_wait_s=longest,
+        level=queue_level(board, entry, now, is_open, figures) if live else None,
+        stale=not live,
+        agents=counts,
+        today=TodayView(
+            figures.offered,
+            figures.answered,
+            figures.abandoned,
+            figures.sl_pct,
+            figures.abandon_pct,
+            figures.asa_s,
+            figures.aht_s,
+            metrics.service_level,
+            state.today.sl_threshold_s if state.today else None,
+            metrics.aht_includes_wrap,
+        ),
+        staffing=None
+        if counts is None
+        else _staffing(
+            board, entry, counts, handle_s=figures.aht_s, wall_now=wall_now, closes_in_s=closes_in
+        ),
+        waiting_by_municipality=_by_municipality(state, rules.municipality_names) if live else [],
     )
 
 

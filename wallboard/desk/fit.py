@@ -61,7 +61,7 @@ def _across(text: str, size: int, bold: bool) -> tuple[int, int]:
     return min(left, 0), max(right, int(font(size, bold).getlength(text)))
 
 
-@lru_cache(maxsize=4096)  # a desk redraws every second: only the wait's text is new
+@lru_cache(maxsize=1024)  # a desk redraws every second: only the wait's text is new
 def _bboxes(text: str, size: int, bold: bool) -> tuple[tuple[int, int, int, int], ...]:
     """The ink's box as drawn antialiased (greyscale OLEDs) and as drawn in one bit: the
     one-bit rasteriser reaches a pixel further here and there ("V" left of its origin)."""
