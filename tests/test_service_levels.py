@@ -16,6 +16,7 @@ from appliance.core.periods import in_periods
 from appliance.programs.configuration import parse_config
 
 DAY = date(2026, 11, 28)
+MINIMAL = '[site]\nid = "favrskov"\n[mqtt]\nurl = "mqtt://localhost"\n'  # a config's least
 # 110 answered, 96 of them within the threshold (A = 96, C = 14); 8 abandoned, 2 of them
 # short, 5 within the threshold counting the short ones (B = 3, D = 3).
 EVENING = Today(
@@ -92,9 +93,8 @@ def test_a_queue_has_its_own_thresholds() -> None:
 
 
 def test_per_queue_alarms_in_the_toml_and_their_mistakes() -> None:
-    base = '[site]\nid = "favrskov"\n[mqtt]\nurl = "mqtt://localhost"\n'
     config = parse_config(
-        base + "[alarms]\nsl_warn_pct = 80\n[alarms.queues.erhverv]\nwaiting_warn = 1\n"
+        MINIMAL + "[alarms]\nsl_warn_pct = 80\n[alarms.queues.erhverv]\nwaiting_warn = 1\n"
         '[metrics]\nservice_level = "offered"\n'
     )
     assert config.alarms.for_queue("erhverv").waiting_warn == 1
@@ -102,7 +102,7 @@ def test_per_queue_alarms_in_the_toml_and_their_mistakes() -> None:
     assert config.metrics.service_level == "offered"
     with pytest.raises(ConfigError) as raised:
         parse_config(
-            base + "[alarms]\nsl_warn_pct = 60\nsl_critical_pct = 80\n"
+            MINIMAL + "[alarms]\nsl_warn_pct = 60\nsl_critical_pct = 80\n"
             '[alarms.queues.erhverv]\nwaiting_warn = 9\n[metrics]\nservice_level = "best"\n'
         )
     explained = raised.value.explain()
@@ -110,10 +110,9 @@ def test_per_queue_alarms_in_the_toml_and_their_mistakes() -> None:
 
 
 def test_warn_comes_before_critical_in_every_queue() -> None:
-    base = '[site]\nid = "favrskov"\n[mqtt]\nurl = "mqtt://localhost"\n'
     with pytest.raises(ConfigError) as raised:
         parse_config(
-            base + "[alarms]\nsl_warn_pct = 60\nsl_critical_pct = 80\n"
+            MINIMAL + "[alarms]\nsl_warn_pct = 60\nsl_critical_pct = 80\n"
             "[alarms.queues.erhverv]\nwaiting_warn = 9\n"
         )
     explained = raised.value.explain()

@@ -49,7 +49,7 @@ def test_every_call_is_accounted_for() -> None:
             assert parts == getattr(counts, field), field
         assert counts.abandoned_within_sl <= counts.abandoned
         assert counts.wrap_s > 0
-    assert sum(agent.answered for agent in center.agents.values()) == answered
+    assert sum(agent.day.answered for agent in center.agents.values()) == answered
     assert set().union(*(c.by_municipality for c in center.counts.values())) <= {
         m.code for m in center.municipalities
     }

@@ -124,6 +124,42 @@ class Tally:
         )
 
 
+@dataclass(slots=True)
+class AgentDay:
+    """One agent's own counts for the day as a publisher keeps them (v1.1 `today`)."""
+
+    answered: int = 0
+    talk_s: float = 0.0
+    wrap_s: float = 0.0
+    on_duty_s: float = 0.0  # before `on_since`
+    on_since: datetime | None = None  # on duty (any state but logged out) since
+
+    def on_duty_until(self, now: datetime) -> float:
+        running = (now - self.on_since).total_seconds() if self.on_since else 0.0
+        return self.on_duty_s + max(0.0, running)
+
+    def set_on_duty(self, on: bool, now: datetime) -> None:
+        """Start or stop the on-duty clock as the agent logs in or out."""
+        if not on and self.on_since is not None:
+            self.on_duty_s, self.on_since = self.on_duty_until(now), None
+        elif on and self.on_since is None:
+            self.on_since = now
+
+    def next_day(self, midnight: datetime) -> AgentDay:
+        """The next day's, from zero; on duty over midnight counts from midnight."""
+        return AgentDay(on_since=midnight if self.on_since is not None else None)
+
+    def today(self, day: date, now: datetime, seed: AgentToday | None = None) -> AgentToday:
+        """The payload: these counts, plus a `seed` from before a restart."""
+        return AgentToday(
+            date=day,
+            answered=self.answered + (seed.answered if seed else 0),
+            talk_s=round(self.talk_s + (seed.talk_s if seed else 0.0), 1),
+            wrap_s=round(self.wrap_s + (seed.wrap_s if seed else 0.0), 1),
+            on_duty_s=round(self.on_duty_until(now) + (seed.on_duty_s if seed else 0.0), 1),
+        )
+
+
 _SUMMED = ("offered", "answered", "abandoned", "short_abandoned", "answered_within_sl",
            "abandoned_within_sl", "wait_answered_s", "talk_s", "wrap_s")  # fmt: skip
 

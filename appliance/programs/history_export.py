@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import sys
+from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,25 +56,21 @@ def export_rows(
             for row in sites
         ]
         return rows, book
-    days: dict[tuple[str, str], Row] = {}
-    for row in places:  # the queues of a day together
-        key = (row["day"], row["municipality"])
-        line = days.setdefault(key, {"day": key[0], "municipality": key[1],
-                                     "name": names.get(key[1], ""), "offered": 0, "answered": 0,
-                                     "abandoned": 0, "answered_within_sl": 0,
-                                     "staff_answered": 0, "staff_hours": 0.0})  # fmt: skip
-        for field in ("offered", "answered", "abandoned", "answered_within_sl"):
-            line[field] += row[field] or 0
-    for row in sites:
-        code = site_map.get(row["site"], UNKNOWN_MUNICIPALITY)
-        line = days.setdefault((row["day"], code), {"day": row["day"], "municipality": code,
-                                                   "name": names.get(code, ""), "offered": 0,
-                                                   "answered": 0, "abandoned": 0,
-                                                   "answered_within_sl": 0, "staff_answered": 0,
-                                                   "staff_hours": 0.0})  # fmt: skip
-        line["staff_answered"] += row["answered"] or 0
-        line["staff_hours"] = round(line["staff_hours"] + (row["on_duty_s"] or 0) / 3600, 2)
-    return [days[key] for key in sorted(days)], book
+    # Each day's ledger, its lines that saw calls or staff: the one sum for both.
+    rows = []
+    for day in sorted({row["day"] for row in [*places, *sites]}):
+        daily = ledger(
+            [row for row in places if row["day"] == day],
+            [row for row in sites if row["day"] == day],
+            site_map,
+            names,
+        )
+        rows += [
+            {"day": day, **asdict(line), "staff_hours": round(line.staff_hours, 2)}
+            for line in sorted(daily.lines, key=lambda line: line.municipality)
+            if line.offered or line.staff_answered or line.staff_hours
+        ]
+    return rows, book
 
 
 def write_xlsx(path: Path, by: str, rows: list[Row], book: dict[str, Any], period: str) -> None:

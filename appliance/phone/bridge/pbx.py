@@ -21,6 +21,7 @@ from appliance.core.contract import (
     MAX_CALLERS,
     VERSION,
     AgentCounts,
+    AgentDay,
     AgentState,
     AgentStateName,
     AgentToday,
@@ -53,26 +54,6 @@ _MEMBER_EVENTS = frozenset(
 class Waiting:
     since: datetime
     municipality: str | None
-
-
-@dataclass(slots=True)
-class AgentDay:
-    """One agent's own counts for the day (v1.1 `today` of an agent)."""
-
-    answered: int = 0
-    talk_s: float = 0.0
-    wrap_s: float = 0.0
-    on_duty_s: float = 0.0  # before `on_since`
-    on_since: datetime | None = None  # on duty (any state but logged out) since
-
-    def on_duty_until(self, now: datetime) -> float:
-        running = (now - self.on_since).total_seconds() if self.on_since else 0.0
-        return self.on_duty_s + max(0.0, running)
-
-    def seeded(self, seed: AgentToday | None) -> tuple[int, float, float]:
-        if seed is None:
-            return self.answered, self.talk_s, self.wrap_s
-        return self.answered + seed.answered, self.talk_s + seed.talk_s, self.wrap_s + seed.wrap_s
 
 
 @dataclass(slots=True)
@@ -175,8 +156,7 @@ class Pbx:
         self.agent_seeds, self.published_agents = {}, set()
         midnight = datetime.combine(day, datetime.min.time(), self._zone)
         for member in self.members.values():  # on duty over midnight: today's from 00:00
-            on = member.day.on_since is not None
-            member.day = AgentDay(on_since=midnight if on else None)
+            member.day = member.day.next_day(midnight)
         return Changes(queues=set(self.queue_ids.values()), members=set(self.members))
 
     def apply(self, event: Fields, now: datetime) -> Changes:
@@ -376,14 +356,7 @@ class Pbx:
         if shown != member.shown or member.since is None:
             member.shown, member.since = shown, now
         state, reason = shown
-        day = member.day
-        if state == "logged_out" and day.on_since is not None:
-            day.on_duty_s, day.on_since = day.on_duty_until(now), None
-        elif state != "logged_out" and day.on_since is None:
-            day.on_since = now
-        seed = self.agent_seeds.get(mapping.agent)
-        answered, talk_s, wrap_s = day.seeded(seed)
-        on_duty_s = day.on_duty_until(now) + (seed.on_duty_s if seed else 0.0)
+        member.day.set_on_duty(state != "logged_out", now)
         return AgentState(
             v=VERSION,
             agent=mapping.agent,
@@ -395,13 +368,7 @@ class Pbx:
             since=member.since,
             queues=tuple(self.member_queues(interface)),
             extension=mapping.extension or None,
-            today=AgentToday(
-                date=self.day,
-                answered=answered,
-                talk_s=round(talk_s, 1),
-                wrap_s=round(wrap_s, 1),
-                on_duty_s=round(on_duty_s, 1),
-            ),
+            today=member.day.today(self.day, now, self.agent_seeds.get(mapping.agent)),
         )
 
     def next_wrap_up_end(self) -> datetime | None:

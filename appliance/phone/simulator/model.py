@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 from appliance.core.contract import (
     VERSION,
     AgentCounts,
+    AgentDay,
     AgentState,
     AgentStateName,
-    AgentToday,
     Caller,
     DayCounts,
     QueueState,
@@ -86,12 +86,7 @@ class SimAgent:
     talk_s: float = 0.0
     caller: SimCaller | None = None
     pause_after_call: str | None = None
-    # The day's own counts (v1.1 `today` of an agent).
-    answered: int = 0
-    talked_s: float = 0.0
-    wrapped_s: float = 0.0
-    on_duty_s: float = 0.0  # before the current spell on duty
-    on_since: datetime | None = None
+    day: AgentDay = field(default_factory=AgentDay)  # its own counts (v1.1 `today`)
 
 
 def _poisson(rng: random.Random, mean: float) -> int:
@@ -147,9 +142,7 @@ class CallCenter:
             self.counts = {queue: DayCounts(self.wall.date()) for queue in self.counts}
             self._changed_queues.update(self.counts)
             for agent in self.agents.values():  # each agent's day starts again too
-                on = agent.on_since is not None
-                agent.answered, agent.talked_s, agent.wrapped_s, agent.on_duty_s = 0, 0.0, 0.0, 0.0
-                agent.on_since = self.wall if on else None
+                agent.day = agent.day.next_day(self.wall)
         self._arrivals(dt)
         self._abandons()
         self._finish_activities()
@@ -197,12 +190,7 @@ class CallCenter:
         reason: str | None = None,
         duration_s: float = math.inf,
     ) -> None:
-        if (agent.state == "logged_out") != (state == "logged_out"):  # on or off duty
-            if state == "logged_out" and agent.on_since is not None:
-                agent.on_duty_s += (self.wall - agent.on_since).total_seconds()
-                agent.on_since = None
-            elif state != "logged_out":
-                agent.on_since = self.wall
+        agent.day.set_on_duty(state != "logged_out", self.wall)
         agent.state, agent.reason = state, reason
         agent.since = self.wall
         agent.until = self.t + duration_s
@@ -218,10 +206,10 @@ class CallCenter:
             elif agent.state == "busy":
                 counts = self.counts[agent.caller.queue if agent.caller else "borger"]
                 counts.talk_s += agent.talk_s
-                agent.talked_s += agent.talk_s
+                agent.day.talk_s += agent.talk_s
                 wrap_s = self.rng.uniform(10, 45)
                 counts.wrap_s += wrap_s
-                agent.wrapped_s += wrap_s
+                agent.day.wrap_s += wrap_s
                 agent.caller = None
                 self._set_state(agent, "wrap_up", duration_s=wrap_s)
             elif agent.state == "wrap_up" and agent.pause_after_call:
@@ -239,7 +227,7 @@ class CallCenter:
         tally = counts.tally(caller.municipality)
         tally.answered += 1
         tally.answered_within_sl += waited <= SL_THRESHOLD_S
-        agent.answered += 1
+        agent.day.answered += 1
         agent.talk_s = self.rng.lognormvariate(math.log(200), 0.5)
         self._set_state(agent, "busy", duration_s=agent.talk_s)
 
@@ -336,15 +324,5 @@ class CallCenter:
             since=agent.since,
             queues=agent.queues,
             extension=agent.extension,
-            today=AgentToday(
-                date=self.wall.date(),
-                answered=agent.answered,
-                talk_s=round(agent.talked_s, 1),
-                wrap_s=round(agent.wrapped_s, 1),
-                on_duty_s=round(
-                    agent.on_duty_s
-                    + ((self.wall - agent.on_since).total_seconds() if agent.on_since else 0.0),
-                    1,
-                ),
-            ),
+            today=agent.day.today(self.wall.date(), self.wall),
         )
