@@ -109,7 +109,7 @@ async def board_until(
     appliance: Appliance, predicate: Callable[[dict[str, Any]], object], timeout: float = 5.0
 ) -> dict[str, Any]:
     """The board as displayed, once `predicate` holds; fails with the last board seen."""
-    views = appliance.views.views
+    views = appliance.views.models
     board: dict[str, Any] = {}
     try:
         async with asyncio.timeout(timeout):

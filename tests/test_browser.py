@@ -54,7 +54,7 @@ async def test_page_follows_the_board_and_shows_names_as_text(
             await page.wait_for("!document.getElementById('banner').hidden")
             banner = await page.evaluate("document.getElementById('banner').textContent")
             assert "offline" in banner
-            assert await page.evaluate(f"{WAITING}") is None
+            assert await page.evaluate(f"{WAITING}.offsetParent") is None  # not shown
 
 
 async def test_page_says_when_it_loses_the_appliance(broker: Mosquitto, topics: Topics) -> None:

@@ -45,11 +45,12 @@ async def stats_server(
     stats: Callable[[date, date, str, str], Awaitable[dict[str, Any]]], today: date
 ) -> AsyncIterator[str]:
     """The web app with a stats source and nothing else."""
-    views = Latest(encode_view(board(1, 1)))
+    shown = encode_view(board(1, 1))
     app = create_app(
         WebDeps(
-            views=views,
-            render_board=lambda: views.value,
+            deltas=Latest(b""),
+            snapshot=lambda: b'{"type":"board","n":0,"board":' + shown + b"}",
+            render_board=lambda: shown,
             health=lambda: None,  # type: ignore[arg-type,return-value]
             metrics=lambda: "",
             stats=stats,

@@ -8,6 +8,7 @@ import socket
 import ssl
 from ipaddress import ip_address, ip_network
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import aiomqtt
@@ -55,7 +56,7 @@ async def test_board_api_and_page(live) -> None:  # type: ignore[no-untyped-def]
             assert reply.status == 404
 
 
-async def test_websocket_sends_on_connect_and_on_change(
+async def test_websocket_sends_the_board_then_numbered_deltas_and_resyncs_on_request(
     live,
     topics: Topics,  # type: ignore[no-untyped-def]
     publisher: aiomqtt.Client,
@@ -63,13 +64,38 @@ async def test_websocket_sends_on_connect_and_on_change(
     _app, http = live
     async with http.ws_connect("/ws") as socket:
         first = json.loads((await socket.receive(timeout=5)).data)
-        assert first["queues"][0]["waiting"] == 3
+        assert first["type"] == "board"
+        assert first["board"]["queues"][0]["waiting"] == 3
+        number = first["n"]
+
+        async def delta_with(part: str) -> dict[str, Any]:
+            nonlocal number
+            async with asyncio.timeout(5):
+                while True:
+                    delta = json.loads((await socket.receive()).data)
+                    assert delta["type"] == "delta"
+                    assert delta["n"] == number + 1  # numbered, none skipped
+                    number = delta["n"]
+                    if part in delta:
+                        return dict(delta)
+
+        await publisher.publish(topics.agent("a7"), payloads.agent("a7"), qos=1, retain=True)
+        agent_delta = await delta_with("agents")
+        assert [a["agent"] for a in agent_delta["agents"]] == ["a7"]
+        # The queue's payload has no counts: made from the agents, they changed with it.
+        assert [q["agents"]["available"] for q in agent_delta["queues"]] == [1]
         await publisher.publish(
             topics.queue("borger"), payloads.queue(waiting=5), qos=1, retain=True
         )
-        async with asyncio.timeout(5):
-            while (await socket.receive_json())["queues"][0]["waiting"] != 5:
-                pass
+        queue_delta = await delta_with("queues")
+        assert [q["waiting"] for q in queue_delta["queues"]] == [5]
+        assert "agents" not in queue_delta
+        # A page that missed one asks again; it gets the whole board as it stands.
+        await socket.send_str("resync")
+        again = json.loads((await socket.receive(timeout=5)).data)
+        assert again["type"] == "board" and again["n"] == number
+        assert again["board"]["queues"][0]["waiting"] == 5
+        assert [a["agent"] for a in again["board"]["agents"]] == ["a7"]
 
 
 async def test_cross_origin_websocket_is_refused(live) -> None:  # type: ignore[no-untyped-def]

@@ -1,4 +1,4 @@
-"""Re-renders the board view when the board changes or a deadline passes, never on a tick."""
+"""Re-renders the board when it changes or a deadline passes, never on a tick."""
 
 from __future__ import annotations
 
@@ -8,16 +8,18 @@ from typing import NoReturn
 from appliance.core.board import Board, seconds_to_next_change
 from appliance.core.clock import Clock
 from appliance.runtime.latest import Latest
+from wallboard.stream import BoardStream, Snapshot, Touches, encode
 from wallboard.view import BoardView, board_view, encode_view
 
 
 class ViewPublisher:
-    """Turns board changes into encoded board views, at most one per `min_interval_s`.
+    """Turns board changes into the wallboard's numbered deltas and the displays' model,
+    at most one step per `min_interval_s`.
 
-    The first change after a quiet spell is rendered at once, in the turn that changed the
+    The first change after a quiet spell is stepped at once, in the turn that changed the
     board (the MQTT message's), so the wallboard has it before the event loop does anything
-    else; changes that follow within the interval are coalesced into one render by `run`
-    (bursts, reconnects), which also renders when a deadline passes.
+    else; changes that follow within the interval are coalesced into one step by `run`
+    (bursts, reconnects), which also steps when a deadline passes or the keepalive is due.
     """
 
     def __init__(
@@ -33,53 +35,86 @@ class ViewPublisher:
         self._site_name = site_name
         self._min_interval = min_interval_s
         self._keepalive = keepalive_s  # clients take silence past this as a lost appliance
-        first = self.view()
-        self.models: Latest[BoardView] = Latest(first)  # for displays that draw their own
-        self.views: Latest[bytes] = Latest(encode_view(first))  # for the web, encoded once
+        self._stream = BoardStream(site_name)
+        self._touches = Touches()
+        self._step(keepalive=False)
+        assert self._stream.model is not None
+        self.models: Latest[BoardView] = Latest(self._stream.model)  # for displays drawn here
+        self.deltas: Latest[bytes] = Latest(b"")  # for the web's sockets, encoded once
         self.renders = 0
-        self._rendered = boards.version  # the board version the views show
-        self._next_render_at = 0.0  # loop time before which renders are coalesced
+        self._rendered = boards.version  # the board version the stream has
+        self._next_render_at = 0.0  # loop time before which steps are coalesced
+        self._deadline_moved = True  # a change other than an agent's may move the deadline
 
     def view(self) -> BoardView:
+        """The whole board now, worked out afresh (every time as of this instant)."""
         return board_view(
             self._boards.value, self._clock.monotonic(), self._clock.now(), self._site_name
         )
 
     def render(self) -> bytes:
+        """`/api/board`."""
         return encode_view(self.view())
 
-    def _publish(self) -> None:
+    def snapshot(self) -> bytes:
+        """The whole board for a socket that joins or catches up, numbered as the stream
+        stands; the deltas that follow apply to it."""
+        return encode(Snapshot(self._stream.number, self.view()))
+
+    def _step(self, keepalive: bool) -> bytes | None:
+        delta = self._stream.step(
+            self._boards.value, self._touches, self._clock.monotonic(), self._clock.now(),
+            keepalive=keepalive,
+        )  # fmt: skip
+        self._touches.clear()
+        return None if delta is None else encode(delta)
+
+    def _publish(self, keepalive: bool = False) -> None:
         loop = asyncio.get_running_loop()
         started = loop.time()
         self._rendered = self._boards.version
-        view = self.view()
-        self.views.publish(encode_view(view))  # first: the wallboard's sockets, in this turn
-        self.models.publish(view)
-        self.renders += 1
-        # A big board (thousands of agents in a reconnect storm) renders slowly; never
-        # spend more than a fifth of the time rendering, so the feed keeps up.
+        delta = self._step(keepalive)
+        if delta is not None:
+            self.deltas.publish(delta)  # first: the wallboard's sockets, in this turn
+            assert self._stream.model is not None
+            self.models.publish(self._stream.model)
+            self.renders += 1
+        # A big board (thousands of agents in a reconnect storm) steps slowly; never
+        # spend more than a fifth of the time on it, so the feed keeps up.
         took = loop.time() - started
         self._next_render_at = started + max(self._min_interval, 5 * took)
 
-    def _board_changed(self, _board: Board) -> None:
+    def _board_changed(self, board: Board) -> None:
+        self._touches.add(board)
+        if board.touched is None or board.touched[0] != "agent":
+            self._deadline_moved = True
         if asyncio.get_running_loop().time() >= self._next_render_at:
             self._publish()
 
     async def run(self) -> NoReturn:
         loop = asyncio.get_running_loop()
+        deadline_at = loop.time()
         with self._boards.subscribed(self._board_changed):
             while True:
-                board = self._boards.value
-                delay = seconds_to_next_change(board, self._clock.monotonic(), self._clock.now())
-                delay = self._keepalive if delay is None else min(delay, self._keepalive)
+                if self._deadline_moved or loop.time() >= deadline_at:
+                    # An agent's message moves no deadline (but the last message's, which
+                    # only comes later): the queues are not looked through again for it.
+                    self._deadline_moved = False
+                    board = self._boards.value
+                    now = self._clock.monotonic()
+                    delay = seconds_to_next_change(board, now, self._clock.now())
+                    delay = self._keepalive if delay is None else min(delay, self._keepalive)
+                    deadline_at = loop.time() + delay
                 try:
-                    async with asyncio.timeout(delay):
+                    async with asyncio.timeout_at(deadline_at):
                         await self._boards.wait_newer(self._rendered)
                     due = False
                 except TimeoutError:
-                    due = True  # a deadline (or the keepalive): render even if nothing changed
+                    due = True  # a deadline (or the keepalive): step even if nothing changed
+                    self._touches.everything = True
+                    self._deadline_moved = True
                 if not due and self._boards.version == self._rendered:
-                    continue  # rendered in its own turn; the next deadline may have moved
+                    continue  # stepped in its own turn; the next deadline may have moved
                 await asyncio.sleep(max(0.0, self._next_render_at - loop.time()))
                 if due or self._boards.version != self._rendered:
-                    self._publish()
+                    self._publish(keepalive=due)

@@ -6,11 +6,13 @@ every display shows "no data" for them, never old numbers that look current.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import msgspec
 
 from appliance.core.board import (
+    AgentEntry,
     Board,
     QueueEntry,
     agent_counts,
@@ -33,7 +35,7 @@ from appliance.core.contract import (
 )
 from appliance.core.hours import hours_state
 from appliance.core.metrics import Level, today_figures
-from appliance.core.rota import RotaStatus, current_shifts, rota_lines, unscheduled
+from appliance.core.rota import RotaStatus, covered_agents, current_shifts, rota_lines
 from appliance.core.staffing import (
     CLOSING_FORECAST_S,
     agents_needed,
@@ -134,88 +136,152 @@ class BoardView(msgspec.Struct, frozen=True, kw_only=True):
     rota: list[ShiftView] | None = None  # today's rota (done shifts left out); None: none
 
 
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """What every part of the view shares at one instant: worked out once per render."""
+
+    now: float  # monotonic
+    wall_now: datetime
+    local_now: datetime
+    feed: str
+    feed_live: bool
+    is_open: bool
+    next_open: str | None
+    closes_in: float | None  # seconds to closing while open
+    grace: timedelta
+    shifts: tuple[Shift, ...]
+    rota_known: bool  # live agent states and a rota for today: who is on or off it is known
+    covered: frozenset[str]  # agents a shift covers now or expects later
+
+    @classmethod
+    def of(cls, board: Board, now: float, wall_now: datetime) -> Moment:
+        rules = board.rules
+        local_now = wall_now.astimezone(rules.timezone)
+        feed = feed_state(board, now)
+        feed_live = feed in ("live", "stale")
+        hours = hours_state(rules.schedule, wall_now)
+        grace = timedelta(minutes=rules.staffing.grace_min)
+        # Who is on or missing is only known from live agent states: without them, no rota.
+        shifts = (
+            current_shifts(board.rotas, wall_now, rules.timezone, grace)
+            if feed_live and board.rotas
+            else ()
+        )
+        rota_known = feed_live and (local_now.date() in board.rotas or bool(shifts))
+        return cls(
+            now=now,
+            wall_now=wall_now,
+            local_now=local_now,
+            feed=feed,
+            feed_live=feed_live,
+            is_open=hours.open,
+            next_open=(
+                hours.next_open.astimezone(rules.timezone).isoformat(timespec="minutes")
+                if hours.next_open
+                else None
+            ),
+            closes_in=(
+                (hours.next_change - wall_now).total_seconds()
+                if hours.open and hours.next_change is not None
+                else None
+            ),
+            grace=grace,
+            shifts=shifts,
+            rota_known=rota_known,
+            covered=covered_agents(shifts, wall_now, grace) if rota_known else frozenset(),
+        )
+
+    @property
+    def generated_at(self) -> str:
+        return self.local_now.isoformat(timespec="seconds")
+
+
 def board_view(board: Board, now: float, wall_now: datetime, site_name: str = "") -> BoardView:
     """What every display shows at monotonic time `now` (wall time `wall_now`)."""
-    rules = board.rules
-    local_now = wall_now.astimezone(rules.timezone)
-    feed = feed_state(board, now)
-    feed_live = feed in ("live", "stale")
-    hours = hours_state(rules.schedule, wall_now)
-    closes_in = (
-        (hours.next_change - wall_now).total_seconds()
-        if hours.open and hours.next_change is not None
-        else None
+    moment = Moment.of(board, now, wall_now)
+    queues = QueueViews()
+    on_duty = agents_on_duty(board) if moment.feed_live else ()
+    return BoardView(
+        site=board.rules.site,
+        site_name=site_name,
+        generated_at=moment.generated_at,
+        feed=moment.feed,
+        open=moment.is_open,
+        next_open=moment.next_open,
+        queues=[queues.view(board, entry, moment) for entry in shown_queues(board)],
+        agents=sorted((agent_view(entry, moment) for entry in on_duty), key=agent_order),
+        ticker=ticker_views(board, wall_now),
+        rota=rota_views(board, moment),
     )
-    queues = []
-    for entry in shown_queues(board):
-        live = feed_live and not queue_is_stale(board, entry, now)
-        # Most messages are an agent's: a queue whose inputs are the same as last time has
-        # the same view, so it is not worked out again (a memo, keyed by every input).
-        longest = int(longest_wait_s(entry, now)) if live else None
+
+
+def agent_view(entry: AgentEntry, moment: Moment) -> AgentView:
+    state = entry.state
+    return AgentView(
+        agent=state.agent,
+        name=state.name or state.agent,
+        site=state.site,
+        state=state.state,
+        reason=state.reason if state.state == "paused" else None,
+        in_state_s=_whole(entry.in_state_s(moment.now)),
+        scheduled=state.agent in moment.covered if moment.rota_known else None,
+    )
+
+
+def agent_order(agent: AgentView) -> tuple[int, str, str]:
+    """Who can take a call first, then by name."""
+    return (_STATE_ORDER.get(agent.state, 9), agent.name, agent.agent)
+
+
+def ticker_views(board: Board, wall_now: datetime) -> list[TickerView]:
+    return [TickerView(m.text, m.level) for m in ticker_messages(board, wall_now)]
+
+
+def rota_views(board: Board, moment: Moment) -> list[ShiftView] | None:
+    """Today's rota (done shifts left out); None when who is on it cannot be known."""
+    if not moment.rota_known:
+        return None
+    # Only the agents on a shift decide its line: not a pass over everyone on the board.
+    scheduled = [
+        entry.state
+        for agent in {shift.agent for shift in moment.shifts}
+        if (entry := board.agents.get(agent)) is not None
+    ]
+    return _shifts(board, moment.shifts, scheduled, moment.wall_now, moment.grace)
+
+
+class QueueViews:
+    """Each queue's view, remembered while its inputs are the same: most messages are an
+    agent's, and a queue whose inputs did not change is not worked out again."""
+
+    def __init__(self) -> None:
+        self._remembered: dict[str, tuple[tuple[object, ...], QueueView]] = {}
+
+    def view(self, board: Board, entry: QueueEntry, moment: Moment) -> QueueView:
+        live = moment.feed_live and not queue_is_stale(board, entry, moment.now)
+        longest = int(longest_wait_s(entry, moment.now)) if live else None
+        closes_in = moment.closes_in
         key = (
             entry,
-            rules,
+            board.rules,
             live,
             longest,
-            hours.open,
+            moment.is_open,
             None if closes_in is None else int(closes_in // 10),  # the forecast, to 10 s
-            local_now.date(),
+            moment.local_now.date(),
             board.arrivals.get(entry.state.queue),
             board.agents if entry.state.agents is None else None,  # counted from agents
         )
-        remembered = _queue_views.get(entry.state.queue)
+        remembered = self._remembered.get(entry.state.queue)
         if remembered is not None and _same(remembered[0], key):
-            queues.append(remembered[1])
-            continue
-        view = _queue_view(board, entry, now, wall_now, live=live, longest=longest,
-                           is_open=hours.open, closes_in=closes_in)  # fmt: skip
-        _queue_views[entry.state.queue] = (key, view)
-        queues.append(view)
-    grace = timedelta(minutes=rules.staffing.grace_min)
-    on_duty = list(agents_on_duty(board)) if feed_live else []
-    # Who is on or missing is only known from live agent states: without them, no rota.
-    shifts = (
-        current_shifts(board.rotas, wall_now, rules.timezone, grace)
-        if feed_live and board.rotas
-        else ()
-    )
-    rota_known = feed_live and (local_now.date() in board.rotas or bool(shifts))
-    everyone = [entry.state for entry in board.agents.values()] if rota_known else []
-    off_rota = unscheduled(shifts, everyone, wall_now, grace) if rota_known else set()
-    agents = sorted(
-        (
-            AgentView(
-                agent=entry.state.agent,
-                name=entry.state.name or entry.state.agent,
-                site=entry.state.site,
-                state=entry.state.state,
-                reason=entry.state.reason if entry.state.state == "paused" else None,
-                in_state_s=_whole(entry.in_state_s(now)),
-                scheduled=entry.state.agent not in off_rota if rota_known else None,
-            )
-            for entry in on_duty
-        ),
-        key=lambda agent: (_STATE_ORDER.get(agent.state, 9), agent.name, agent.agent),
-    )
-    return BoardView(
-        site=rules.site,
-        site_name=site_name,
-        generated_at=local_now.isoformat(timespec="seconds"),
-        feed=feed,
-        open=hours.open,
-        next_open=(
-            hours.next_open.astimezone(rules.timezone).isoformat(timespec="minutes")
-            if hours.next_open
-            else None
-        ),
-        queues=queues,
-        agents=agents,
-        ticker=[TickerView(m.text, m.level) for m in ticker_messages(board, wall_now)],
-        rota=_shifts(board, shifts, everyone, wall_now, grace) if rota_known else None,
-    )
+            return remembered[1]
+        view = _queue_view(board, entry, moment, live=live, longest=longest)
+        self._remembered[entry.state.queue] = (key, view)
+        return view
 
-
-_queue_views: dict[str, tuple[tuple[object, ...], QueueView]] = {}  # queue → (inputs, view)
+    def forget_except(self, queues: set[str]) -> None:
+        for queue in self._remembered.keys() - queues:
+            del self._remembered[queue]
 
 
 def _same(before: tuple[object, ...], now: tuple[object, ...]) -> bool:
@@ -228,22 +294,13 @@ def _same(before: tuple[object, ...], now: tuple[object, ...]) -> bool:
 
 
 def _queue_view(
-    board: Board,
-    entry: QueueEntry,
-    now: float,
-    wall_now: datetime,
-    *,
-    live: bool,
-    longest: int | None,
-    is_open: bool,
-    closes_in: float | None,
+    board: Board, entry: QueueEntry, moment: Moment, *, live: bool, longest: int | None
 ) -> QueueView:
     rules = board.rules
     state = entry.state
-    local_date = wall_now.astimezone(rules.timezone).date()
     metrics = rules.metrics
     figures = today_figures(
-        state.today, local_date, metrics.service_level, metrics.aht_includes_wrap
+        state.today, moment.local_now.date(), metrics.service_level, metrics.aht_includes_wrap
     )
     counts = agent_counts(board, entry) if live else None
     return QueueView(
@@ -251,7 +308,7 @@ def _queue_view(
         name=state.name or state.queue,
         waiting=state.waiting if live else None,
         longest_wait_s=longest,
-        level=queue_level(board, entry, now, is_open, figures) if live else None,
+        level=queue_level(board, entry, moment.now, moment.is_open, figures) if live else None,
         stale=not live,
         agents=counts,
         today=TodayView(
@@ -269,7 +326,12 @@ def _queue_view(
         staffing=None
         if counts is None
         else _staffing(
-            board, entry, counts, handle_s=figures.aht_s, wall_now=wall_now, closes_in_s=closes_in
+            board,
+            entry,
+            counts,
+            handle_s=figures.aht_s,
+            wall_now=moment.wall_now,
+            closes_in_s=moment.closes_in,
         ),
         waiting_by_municipality=_by_municipality(state, rules.municipality_names) if live else [],
     )
@@ -329,13 +391,13 @@ def _staffing(
 def _shifts(
     board: Board,
     shifts: tuple[Shift, ...],
-    everyone: list[AgentState],
+    scheduled: list[AgentState],
     wall_now: datetime,
     grace: timedelta,
 ) -> list[ShiftView]:
     zone = board.rules.timezone
     views = []
-    for line in rota_lines(shifts, everyone, wall_now, grace):
+    for line in rota_lines(shifts, scheduled, wall_now, grace):
         if line.status == "done":
             continue
         shift = line.shift

@@ -42,6 +42,8 @@ from appliance.core.rota import current_shifts
 from appliance.core.staffing import CLOSING_FORECAST_S, keep_samples
 
 FeedState = Literal["live", "stale", "offline", "disconnected"]
+# What the fold that made a board changed: one agent or one queue, or (None) anything.
+Touched: TypeAlias = tuple[Literal["agent", "queue"], str] | None
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -74,6 +76,10 @@ class BoardRules:
     staffing: StaffingConfig = field(default_factory=StaffingConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     municipality_names: dict[str, str] = field(default_factory=dict)  # code → name
+    show_queues_set: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "show_queues_set", frozenset(self.show_queues))
 
     @classmethod
     def from_config(
@@ -98,6 +104,7 @@ class BoardRules:
 
     def shows_queue(self, queue: str) -> bool:
         return not self.show_queues or queue in self.show_queues
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +148,9 @@ class Board:
     # Per queue, (monotonic time, calls offered today) over the last half hour: the
     # arrival rate for agents needed now. Kept across reconnects (this appliance's own).
     arrivals: Map[str, tuple[tuple[float, int], ...]] = field(default_factory=Map)
+    # For displays that redo only what changed (the wallboard's deltas); not the board's
+    # content, so two boards that hold the same are equal whatever made them.
+    touched: Touched = field(default=None, compare=False)
 
 
 def _put(mapping: Map[K, V], key: K, value: V | None) -> Map[K, V]:
@@ -160,9 +170,9 @@ def fold(board: Board, event: BoardEvent, now: float) -> Board:
             # appliance's own observations, not the broker's: they stay.
             return Board(rules=rules, connected=True, arrivals=board.arrivals)
         case Connection(connected=False):
-            return replace(board, connected=False) if board.connected else board
+            return replace(board, connected=False, touched=None) if board.connected else board
         case FeedStatus(online=online):
-            return replace(board, feed_online=online, last_message=now)
+            return replace(board, feed_online=online, last_message=now, touched=None)
         # The two that come by the thousand: a board made directly, every field given, as
         # dataclasses.replace costs several times more per message.
         case QueueUpdate(queue=queue, state=state):
@@ -179,6 +189,7 @@ def fold(board: Board, event: BoardEvent, now: float) -> Board:
                 now,
                 board.rotas,
                 _arrivals(board, queue, state, now),
+                ("queue", queue),
             )
         case AgentUpdate(agent=agent, state=state, times_believed=believed):
             agent_entry = _agent_entry(board, agent, state, now, believed)
@@ -192,11 +203,13 @@ def fold(board: Board, event: BoardEvent, now: float) -> Board:
                 now,
                 board.rotas,
                 board.arrivals,
+                ("agent", agent),
             )
         case TickerUpdate(target=target, message=message):
-            return replace(board, ticker=_put(board.ticker, target, message), last_message=now)
+            ticker = _put(board.ticker, target, message)
+            return replace(board, ticker=ticker, last_message=now, touched=None)
         case RotaUpdate(day=day, rota=rota):  # the supervisors', not news of the phone system
-            return replace(board, rotas=_put(board.rotas, day, rota))
+            return replace(board, rotas=_put(board.rotas, day, rota), touched=None)
     return board
 
 
@@ -269,17 +282,19 @@ def agent_counts(board: Board, entry: QueueEntry) -> AgentCounts:
 
 def agents_on_duty(board: Board) -> Iterator[AgentEntry]:
     rules = board.rules
-    for entry in board.agents.values():
-        state = entry.state
-        if state.state == "logged_out":
-            continue
-        if rules.agents_show == "site":
-            if state.site == rules.site:
-                yield entry
-        elif (
-            not rules.show_queues or not state.queues or set(state.queues) & set(rules.show_queues)
-        ):
-            yield entry
+    return (entry for entry in board.agents.values() if on_duty(rules, entry))
+
+
+def on_duty(rules: BoardRules, entry: AgentEntry) -> bool:
+    """Logged in, and at this site or in a queue it shows (`[agents] show`)."""
+    state = entry.state
+    if state.state == "logged_out":
+        return False
+    if rules.agents_show == "site":
+        return state.site == rules.site
+    return not rules.show_queues or not state.queues or not rules.show_queues_set.isdisjoint(
+        state.queues
+    )
 
 
 def ticker_messages(board: Board, wall_now: datetime) -> list[TickerMessage]:

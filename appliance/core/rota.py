@@ -51,11 +51,16 @@ def rota_lines(
     return lines
 
 
+def covered_agents(shifts: Iterable[Shift], now: datetime, grace: timedelta) -> frozenset[str]:
+    """Agents whom a shift (phone or standby) covers now or expects later."""
+    return frozenset(shift.agent for shift in shifts if now < shift.end + grace)
+
+
 def unscheduled(
     shifts: Iterable[Shift], on_duty: Iterable[AgentState], now: datetime, grace: timedelta
 ) -> set[str]:
     """Agents on duty whom no shift (phone or standby) covers now, nor expects later."""
-    covered = {shift.agent for shift in shifts if now < shift.end + grace}
+    covered = covered_agents(shifts, now, grace)
     return {s.agent for s in on_duty if s.state != "logged_out" and s.agent not in covered}
 
 

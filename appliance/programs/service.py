@@ -312,7 +312,8 @@ class Appliance:
         tls = _web_tls(web)
         app = create_app(
             WebDeps(
-                views=self.views.views,
+                deltas=self.views.deltas,
+                snapshot=self.views.snapshot,
                 render_board=self.views.render,
                 health=self.health,
                 metrics=lambda: prometheus_text(self.hub, self.counters(), self.outputs),

@@ -29,6 +29,7 @@ from wallboard.view import (
     TodayView,
     encode_view,
 )
+from wallboard.stream import Snapshot, encode, view_delta
 from wallboard.web.app import FANOUT, WebDeps, create_app
 
 QUEUE_NAMES = (
@@ -169,11 +170,19 @@ def board(queues: int, agents: int, ticker: str = LONG_TICKER, feed: str = "live
 class BoardServer:
     """The wallboard's own web app, fed by `show()` instead of the broker."""
 
-    views: Latest[bytes]
+    shown: BoardView
+    deltas: Latest[bytes]
     url: str
+    number: int = 0
 
     def show(self, view: BoardView) -> None:
-        self.views.publish(encode_view(view))
+        self.number += 1
+        delta = view_delta(self.shown, view, self.number)
+        self.shown = view
+        self.deltas.publish(encode(delta))
+
+    def snapshot(self) -> bytes:
+        return encode(Snapshot(self.number, self.shown))
 
 
 def _healthy() -> HealthReport:
@@ -184,11 +193,12 @@ def _healthy() -> HealthReport:
 async def board_server(
     first: BoardView, layout: Literal["auto", "queues", "agents"] = "auto"
 ) -> AsyncIterator[BoardServer]:
-    views = Latest(encode_view(first))
+    server = BoardServer(first, Latest(b""), "")
     app = create_app(
         WebDeps(
-            views=views,
-            render_board=lambda: views.value,
+            deltas=server.deltas,
+            snapshot=server.snapshot,
+            render_board=lambda: encode_view(server.shown),
             health=_healthy,
             metrics=lambda: "",
             layout=layout,
@@ -202,7 +212,8 @@ async def board_server(
     await site.start()
     fanout = asyncio.create_task(app[FANOUT].run())
     try:
-        yield BoardServer(views, f"http://127.0.0.1:{port}/")
+        server.url = f"http://127.0.0.1:{port}/"
+        yield server
     finally:
         fanout.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -23,15 +23,25 @@
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   while (walker.nextNode()) {
     const node = walker.currentNode;
-    const host = node.parentElement;
+    let host = node.parentElement;
     if (!node.textContent.trim() || host.closest("script, .ticker-text")) continue;
-    const range = document.createRange();
-    range.selectNodeContents(node);
-    const rect = range.getBoundingClientRect();
+    // A time that ticks shows one line of its strip through a window (rolls.js): the
+    // window is the text as seen, in the element that holds the time.
+    const roll = host.closest(".roll");
+    let rect;
+    if (roll) {
+      rect = roll.getBoundingClientRect();
+      host = roll.parentElement;
+    } else {
+      const range = document.createRange();
+      range.selectNodeContents(node);
+      rect = range.getBoundingClientRect();
+    }
     if (rect.width === 0 || rect.height === 0) continue; // not displayed
     const fontSize = parseFloat(getComputedStyle(host).fontSize);
     const slackY = 0.12 * fontSize + 1;
-    const label = `${describe(host)} "${node.textContent.trim().slice(0, 40)}"`;
+    const said = roll ? window.wallboard.textOf(host) : node.textContent.trim();
+    const label = `${describe(host)} "${said.slice(0, 40)}"`;
     if (!within(rect, host.getBoundingClientRect(), slackY)) {
       problems.push(`${label} overflows its box`);
     }
@@ -45,7 +55,7 @@
       problems.push(`${label} is off the screen`);
     }
     const inset = 0.12 * fontSize;
-    texts.push({ label, node, fontSize,
+    texts.push({ label, node, host, fontSize,
       box: { left: rect.left, right: rect.right, top: rect.top + inset, bottom: rect.bottom - inset } });
   }
   const overlap = (a, b) =>
@@ -78,7 +88,7 @@
     return ink.actualBoundingBoxAscent + ink.actualBoundingBoxDescent;
   });
   const figures = new Set(document.querySelectorAll(".figure .value"));
-  const largestOther = Math.max(0, ...texts.filter((t) => !figures.has(t.node.parentElement))
+  const largestOther = Math.max(0, ...texts.filter((t) => !figures.has(t.host))
     .map((t) => t.fontSize));
   const smallestFigure = Math.min(...[...figures].map((v) => parseFloat(getComputedStyle(v).fontSize)));
   return { problems, digits, largestOther, smallestFigure };

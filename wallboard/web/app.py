@@ -60,8 +60,9 @@ MAX_HISTORY_DAYS = 400
 class WebDeps:
     """What the web app reads; it never reaches the broker itself."""
 
-    views: Latest[bytes]
-    render_board: Callable[[], bytes]
+    deltas: Latest[bytes]  # the board's numbered deltas (wallboard.stream), encoded
+    snapshot: Callable[[], bytes]  # the whole board, numbered as the deltas stand
+    render_board: Callable[[], bytes]  # /api/board
     health: Callable[[], HealthReport]
     metrics: Callable[[], str]
     history: HistorySource | None = None
@@ -296,10 +297,10 @@ async def desk_screen_png(request: web.Request) -> web.Response:
 
 
 async def board_socket(request: web.Request) -> web.WebSocketResponse:
-    """Sends the board on connect and each newer one after; the client only listens."""
+    """Sends the whole board on connect, then each delta; the client only listens, but
+    for "resync" when it missed one."""
     if not _same_origin(request):
         raise web.HTTPForbidden(text="cross-origin WebSocket refused")
-    deps = request.app[DEPS]
     # No per-message deflate: on a LAN it costs more (zlib per client per board) than it
     # saves, and it adds latency.
     socket = web.WebSocketResponse(heartbeat=20, max_msg_size=4096, compress=False)
@@ -308,12 +309,12 @@ async def board_socket(request: web.Request) -> web.WebSocketResponse:
     fanout = request.app[FANOUT]
     try:
         async with asyncio.TaskGroup() as group:
-            sender = group.create_task(
-                fanout.follow(socket, request.transport, deps.render_board()), name="ws-send"
-            )
+            sender = group.create_task(fanout.follow(socket, request.transport), name="ws-send")
             async for message in socket:  # reading is how a close is noticed
                 if message.type == WSMsgType.ERROR:
                     break
+                if message.type == WSMsgType.TEXT and message.data == "resync":
+                    fanout.resync(socket)
             sender.cancel()
     except* (ConnectionResetError, RuntimeError):
         pass  # the client went away mid-send
@@ -333,7 +334,7 @@ def create_app(deps: WebDeps) -> web.Application:
     app = web.Application(middlewares=[security_headers, allowed_networks])
     app[DEPS] = deps
     app[SOCKETS] = set()
-    app[FANOUT] = BoardFanout(deps.views)
+    app[FANOUT] = BoardFanout(deps.deltas, deps.snapshot)
     app[LIMIT] = RateLimit()
     app[GUESSES] = GuessLimit()
     app[PAGES] = {name: _page(deps, name) for name in ("index.html", "stats.html")}

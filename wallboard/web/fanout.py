@@ -1,12 +1,14 @@
-"""Each new board to every wallboard WebSocket, in the turn that rendered it.
+"""Each delta to every wallboard WebSocket, in the turn that made it.
 
-A task per client woken for every board costs a task switch per client per board: with 50
-TVs that was a millisecond and more before the last one had it. Here the board's frame is
-made once (a server's frames are not masked, so every client gets the same bytes) and
-written to each socket that keeps up, as the board is published, before the event loop
-does anything else. A socket whose send buffer backs up (a TV on a poor Wi-Fi) is taken
-out and handed back to its own task, which waits for it to drain and then sends it the
-newest board, never the ones in between, before it rejoins.
+A socket joins with a whole board (a snapshot, numbered as the stream stands), then gets
+every delta after it. A task per client woken for every delta costs a task switch per
+client: with 50 TVs that was a millisecond and more before the last one had it. Here the
+delta's frame is made once (a server's frames are not masked, so every client gets the
+same bytes) and written to each socket that keeps up, as the delta is published, before the
+event loop does anything else. A socket whose send buffer backs up (a TV on a poor Wi-Fi),
+or whose page asks for a resync, is taken out and handed back to its own task, which waits
+for it to drain and sends it a fresh snapshot, never the deltas in between, before it
+rejoins.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import struct
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import NoReturn
 
 from aiohttp import WSMsgType, web
@@ -46,30 +49,39 @@ def _backed_up(transport: asyncio.Transport | None) -> bool:
 
 
 class BoardFanout:
-    def __init__(self, views: Latest[bytes]) -> None:
-        self._views = views
+    def __init__(self, deltas: Latest[bytes], snapshot: Callable[[], bytes]) -> None:
+        self._deltas = deltas
+        self._snapshot = snapshot
         self._live: dict[web.WebSocketResponse, _Follower] = {}
-        self.skipped = 0  # boards a backed-up client did not get (it got a newer one)
+        self.skipped = 0  # deltas a backed-up client did not get (it got a snapshot)
+        self.snapshots = 0  # whole boards sent: joins, catch-ups and resyncs
 
     @property
     def clients(self) -> int:
         return len(self._live)
 
-    async def follow(self, socket: web.WebSocketResponse, transport: asyncio.Transport | None,
-                     first: bytes) -> NoReturn:  # fmt: skip
-        """Send `first`, then every newer board; while the client keeps up, `run` sends."""
+    async def follow(
+        self, socket: web.WebSocketResponse, transport: asyncio.Transport | None
+    ) -> NoReturn:
+        """Send a snapshot, then every delta; while the client keeps up, `run` sends."""
         follower = _Follower(transport, asyncio.Event())
-        version, body = self._views.version, first
         try:
             while True:
+                version, body = self._deltas.version, self._snapshot()
+                self.snapshots += 1
                 await socket.send_frame(body, WSMsgType.TEXT)  # waits while backed up
-                if self._views.version == version and not _backed_up(transport):
+                if self._deltas.version == version and not _backed_up(transport):
                     follower.behind.clear()
                     self._live[socket] = follower
                     await follower.behind.wait()
-                version, body = self._views.version, self._views.value
         finally:
             self._live.pop(socket, None)
+
+    def resync(self, socket: web.WebSocketResponse) -> None:
+        """The page missed a delta (it says so): a fresh snapshot, then deltas again."""
+        follower = self._live.pop(socket, None)
+        if follower is not None:
+            follower.behind.set()
 
     def _send(self, body: bytes) -> None:
         frame = text_frame(body)
@@ -83,6 +95,6 @@ class BoardFanout:
             transport.write(frame)
 
     async def run(self) -> None:
-        """Send boards to the clients that keep up, until cancelled (with the web server)."""
-        with self._views.subscribed(self._send):
+        """Send deltas to the clients that keep up, until cancelled (with the web server)."""
+        with self._deltas.subscribed(self._send):
             await asyncio.Event().wait()

@@ -1,5 +1,6 @@
-// The wallboard page: renders each board the appliance sends over /ws and ticks the
-// clocks locally (the server pushes only changes). Text always goes in as textContent.
+// The wallboard page: a whole board from /ws, then deltas applied to the page in place
+// (cards and rows are kept and refilled, never rebuilt); the times tick on by themselves
+// (rolls.js). Text always goes in as textContent.
 "use strict";
 
 // The words, from the appliance's one table (wallboard/words.py), inlined in the page.
@@ -9,8 +10,10 @@ const LANG = document.documentElement.lang === "en" ? "en" : "da";
 const weekdayName = (jsDay) => T[`weekday_${(jsDay + 6) % 7}`];
 const QUIET_LIMIT_MS = 75000; // the appliance sends at least every 30 s
 
-let board = null;
-let receivedAt = 0; // performance.now() when `board` arrived
+let board = null; // the board as this page knows it: the snapshot with the deltas applied
+let number = 0; // the last delta applied (or the snapshot's)
+let awaitingSnapshot = true;
+let receivedAt = 0; // performance.now() when the last message arrived
 let serverMs = 0; // the appliance's clock at that moment
 let offsetMinutes = 60; // the site's UTC offset, from generated_at
 let connected = false;
@@ -35,12 +38,6 @@ function fmtNumber(value, digits) {
     { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
-function elapsed() { return (performance.now() - receivedAt) / 1000; }
-
-// The site's local time, from the appliance's clock: a TV with a wrong clock still shows it right.
-function siteNow() {
-  return new Date(serverMs + elapsed() * 1000 + offsetMinutes * 60000);
-}
 
 function parseOffset(iso) {
   const match = /([+-])(\d\d):(\d\d)$/.exec(iso || "");
@@ -63,74 +60,300 @@ function hhmm(shifted) {
 // "18:30" as the page's language writes a time of day: 18.30 in Danish.
 function clockText(text) { return LANG === "da" ? text.replace(":", ".") : text; }
 
-function figure(kind, label, value) {
+// --- the board: a snapshot, then deltas --------------------------------------------------
+
+// Who can take a call first, then by name: the appliance's order (wallboard/view.py).
+const STATE_ORDER = { available: 0, ringing: 1, busy: 2, wrap_up: 3, paused: 4 };
+function agentBefore(a, b) {
+  const ra = STATE_ORDER[a.state] ?? 9, rb = STATE_ORDER[b.state] ?? 9;
+  if (ra !== rb) return ra < rb;
+  if (a.name !== b.name) return a.name < b.name;
+  return a.agent < b.agent;
+}
+function agentIndex(list, agent) { // the first index whose agent does not come before
+  let low = 0, high = list.length;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if (agentBefore(list[mid], agent)) low = mid + 1; else high = mid;
+  }
+  return low;
+}
+function removeAgent(list, agent) {
+  const at = agentIndex(list, agent);
+  list.splice(list[at] === agent ? at : list.indexOf(agent), 1);
+}
+
+const agentsById = new Map();
+const zeroAt = new Map(); // "a:" or "q:" + id → performance.now() when its time was 0
+
+function anchor(kind, id, seconds) {
+  if (seconds === null || seconds === undefined) zeroAt.delete(kind + id);
+  else zeroAt.set(kind + id, receivedAt - seconds * 1000);
+}
+
+const EVERYTHING = { all: true };
+
+function takeSnapshot(message) {
+  board = message.board;
+  board.agents.sort((a, b) => (agentBefore(a, b) ? -1 : agentBefore(b, a) ? 1 : 0));
+  number = message.n;
+  awaitingSnapshot = false;
+  agentsById.clear();
+  zeroAt.clear();
+  for (const agent of board.agents) { agentsById.set(agent.agent, agent); anchor("a:", agent.agent, agent.in_state_s); }
+  for (const queue of board.queues) anchor("q:", queue.queue, queue.longest_wait_s);
+  update(EVERYTHING);
+}
+
+function applyDelta(delta) {
+  const changed = { header: false, queues: new Set(), order: false, agents: new Set(), count: false,
+    ticker: "ticker" in delta, rota: "rota" in delta };
+  for (const key of ["feed", "open", "next_open"]) {
+    if (key in delta) { board[key] = delta[key]; changed.header = true; }
+  }
+  board.generated_at = delta.generated_at;
+  if (delta.ticker) board.ticker = delta.ticker;
+  if ("rota" in delta) board.rota = delta.rota;
+  const byId = new Map(board.queues.map((q) => [q.queue, q]));
+  for (const queue of delta.queues || []) {
+    byId.set(queue.queue, queue);
+    anchor("q:", queue.queue, queue.longest_wait_s);
+    changed.queues.add(queue.queue);
+  }
+  if (delta.queue_order) {
+    board.queues = delta.queue_order.filter((id) => byId.has(id)).map((id) => byId.get(id));
+    changed.order = true;
+  } else board.queues = board.queues.map((q) => byId.get(q.queue));
+  for (const id of delta.agents_removed || []) {
+    const old = agentsById.get(id);
+    if (!old) continue;
+    removeAgent(board.agents, old);
+    agentsById.delete(id);
+    zeroAt.delete("a:" + id);
+    changed.count = true;
+  }
+  for (const agent of delta.agents || []) {
+    const old = agentsById.get(agent.agent);
+    if (old) removeAgent(board.agents, old);
+    else changed.count = true;
+    board.agents.splice(agentIndex(board.agents, agent), 0, agent);
+    agentsById.set(agent.agent, agent);
+    anchor("a:", agent.agent, agent.in_state_s);
+    changed.agents.add(agent.agent);
+  }
+  update(changed);
+}
+
+function onMessage(message) {
+  receivedAt = performance.now();
+  serverMs = Date.parse(message.type === "board" ? message.board.generated_at : message.generated_at);
+  const offset = parseOffset(message.type === "board" ? message.board.generated_at : message.generated_at);
+  const moved = offset !== offsetMinutes;
+  offsetMinutes = offset;
+  watchQuiet();
+  if (message.type === "board") {
+    const wasConnected = connected;
+    connected = true;
+    takeSnapshot(message);
+    if (!wasConnected || moved) showClock();
+    return;
+  }
+  if (message.type !== "delta" || awaitingSnapshot || message.n <= number) return;
+  if (message.n !== number + 1) { askSnapshot(); return; } // one was missed
+  number = message.n;
+  applyDelta(message);
+  if (moved) showClock();
+}
+
+function askSnapshot() {
+  awaitingSnapshot = true;
+  if (socket && socket.readyState === WebSocket.OPEN) socket.send("resync");
+}
+
+// --- drawing what changed ------------------------------------------------------------------
+
+function update(changed) {
+  const all = changed === EVERYTHING;
+  document.body.classList.toggle("frozen", !connected);
+  if (all || changed.header) showHeader();
+  if (all || changed.order) placeQueues();
+  const cards = all || changed.order ? [...document.querySelectorAll("#queues .queue")]
+    : [...changed.queues].map(queueCard).filter(Boolean);
+  for (const card of cards) fillQueue(card, queueById(card.dataset.queue));
+  if (all || changed.order || changed.queues.size) renderFootnote();
+  if (all || changed.count) {
+    document.getElementById("agents-title").textContent = `${T.agents_title} (${board.agents.length})`;
+    layoutAgents();
+    if (all || changed.order) layoutQueues();
+  } else if (changed.agents.size) showAgentsPage(changed.agents);
+  if (all || changed.rota || changed.agents.size || changed.count) renderRota();
+  for (const card of cards) { fitMunicipalities(card); fitCardHeight(card); }
+  if (all || changed.ticker) showTicker();
+  if (all || changed.order) drawCurves();
+  if (cards.length) curvesWanted();
+}
+
+function showHeader() {
+  document.getElementById("subtitle").textContent = T.subtitle;
+  const feed = connected ? board.feed : "lost";
+  const pill = document.getElementById("feed");
+  pill.className = "feed " + feed;
+  pill.textContent = T["feed_" + feed];
+  const banners = {
+    stale: T.banner_stale, offline: T.banner_offline, disconnected: T.banner_disconnected,
+    lost: T.banner_lost,
+  };
+  if (banners[feed]) setBanner(feed, banners[feed]);
+  else if (!board.open) {
+    setBanner("closed", board.next_open
+      ? T.closed_until.replace("{when}", whenText(board.next_open)) : T.closed);
+  } else setBanner("", "");
+}
+
+function showTicker() {
+  const ticker = document.getElementById("ticker");
+  const text = board.ticker.map((m) => m.text).join("   •   ");
+  ticker.hidden = !text;
+  ticker.className = "ticker" + (board.ticker.some((m) => m.level === "warning") ? " warning" : "");
+  const tickerText = document.getElementById("ticker-text");
+  if (tickerText.textContent !== text) {
+    tickerText.textContent = text;
+    tickerText.style.setProperty("--duration", Math.max(12, text.length * 0.28) + "s");
+  }
+}
+
+function setBanner(kind, text) {
+  const banner = document.getElementById("banner");
+  banner.className = "banner " + kind;
+  banner.textContent = text;
+  banner.hidden = !text;
+}
+
+// The site's clock and date, from the appliance's: a TV with a wrong clock still shows it
+// right. It ticks on the compositor; redrawn at midnight and when the offset changes.
+function siteNow() {
+  return new Date(serverMs + (performance.now() - receivedAt) + offsetMinutes * 60000);
+}
+
+function showClock() {
+  const node = document.getElementById("clock");
+  const secondsOfDay = () => {
+    const now = siteNow();
+    return now.getUTCHours() * 3600 + now.getUTCMinutes() * 60 + now.getUTCSeconds()
+      + now.getUTCMilliseconds() / 1000;
+  };
+  rolls.clock(node, secondsOfDay, LANG === "da" ? "." : ":", () => hhmm(siteNow()), () => {
+    const now = siteNow();
+    document.getElementById("date").textContent =
+      `${weekdayName(now.getUTCDay())} ${now.getUTCDate()}.${now.getUTCMonth() + 1}.${now.getUTCFullYear()}`;
+  });
+}
+
+// A time that ticks from its anchor while the numbers are live, else still text.
+function showTime(node, key, ticks) {
+  const zero = zeroAt.get(key);
+  if (zero === undefined) { rolls.still(node, "–"); return; }
+  if (!ticks || !connected) { rolls.still(node, fmtDuration((receivedAt - zero) / 1000)); return; }
+  const before = node.dataset.text;
+  rolls.duration(node, zero, fmtDuration);
+  const card = before && before.length !== node.dataset.text.length ? node.closest(".card") : null;
+  if (card) fitFigures(card);
+}
+
+// --- queue cards: made once per queue, then refilled -----------------------------------
+
+function queueById(id) { return board.queues.find((q) => q.queue === id); }
+function queueCard(id) { return document.querySelector(`#queues .queue[data-queue="${CSS.escape(id)}"]`); }
+
+function figure(kind, label) {
   const box = el("div", "figure " + kind);
-  box.append(el("div", "label", label), el("div", "value", value));
+  box.append(el("div", "label", label), el("div", "value"));
   return box;
 }
 
-function renderQueue(queue) {
-  const card = el("article", "queue " + (queue.stale ? "stale" : queue.level || "ok"));
-  card.dataset.queue = queue.queue;
+function countLine(key, label) {
+  const line = el("div", "count " + key);
+  line.append(el("b"), document.createTextNode(" " + label));
+  return line;
+}
+
+function newQueueCard(id) {
+  const card = el("article", "queue");
+  card.dataset.queue = id;
   const inner = el("div", "card");
   card.append(inner);
-  inner.append(el("div", "queue-name", queue.name));
+  const counts = el("div", "counts");
+  counts.append(countLine("available", T.count_available), countLine("busy", T.count_busy),
+    countLine("paused", T.count_paused), countLine("needed", T.needed));
   const side = el("div", "side");
-  inner.append(side);
-  if (queue.stale) {
-    inner.append(el("div", "nodata", T.no_data));
-  } else {
-    const counts = el("div", "counts");
-    for (const key of ["available", "busy", "paused"]) {
-      const line = el("div", "count " + key);
-      const n = key === "busy" ? queue.agents.busy + queue.agents.ringing + queue.agents.wrap_up
-        : queue.agents[key];
-      line.append(el("b", "", String(n)), document.createTextNode(" " + T["count_" + key]));
-      counts.append(line);
-    }
-    // Agents needed now (Erlang C), beside those on the phones; "–" until it is known.
-    const needed = queue.staffing ? queue.staffing.needed : null;
-    const short = needed !== null && queue.staffing.serving < needed;
-    const line = el("div", "count needed" + (short ? " short" : ""));
-    line.append(el("b", "", needed === null ? "–" : String(needed)),
-      document.createTextNode(" " + T.needed));
-    counts.append(line);
-    side.append(counts);
-    const longest = figure("longest", T.longest, "");
-    const value = longest.querySelector(".value");
-    value.dataset.base = queue.longest_wait_s;
-    value.dataset.ticking = queue.waiting > 0 ? "1" : "";
-    inner.append(figure("waiting", T.waiting, String(queue.waiting)), longest);
-    showDuration(value, queue.longest_wait_s);
-    fitFigures(inner);
-  }
+  side.append(counts);
   const today = el("div", "today");
-  const t = queue.today;
-  const items = [
-    [T.answered, fmtNumber(t.answered, 0)],
-    [T.abandoned, fmtNumber(t.abandoned, 0) + (t.abandon_pct === null ? "" : ` (${fmtNumber(t.abandon_pct, 1)} %)`)],
-    [T.sl + "*", t.sl_pct === null ? "–" : fmtNumber(t.sl_pct, 0) + " %"],
-    [T.asa, t.asa_s === null ? "–" : fmtDuration(t.asa_s)],
-  ];
-  for (const [label, value] of items) {
-    const item = el("span", "", label + " ");
-    item.append(el("b", "", value));
+  for (const [key, label] of [["answered", T.answered], ["abandoned", T.abandoned],
+    ["sl", T.sl + "*"], ["asa", T.asa]]) {
+    const item = el("span", "today-" + key, label + " ");
+    item.append(el("b"));
     today.append(item);
   }
-  if (queue.waiting_by_municipality && queue.waiting_by_municipality.length) {
-    const from = el("div", "from");
-    for (const part of queue.waiting_by_municipality) {
-      const name = part.name || (part.code === "000" ? T.municipality_unknown : part.code);
-      const item = el("span", "from-item", name + " ");
-      item.append(el("b", "", String(part.waiting)));
-      from.append(item);
-    }
-    inner.append(from);
-  }
-  const forecast = queue.staffing && queue.staffing.forecast;
-  if (forecast) today.append(el("span", "forecast", forecastText(forecast)));
-  inner.append(today);
+  today.append(el("span", "forecast"));
+  inner.append(el("div", "queue-name"), side, el("div", "nodata", T.no_data),
+    figure("waiting", T.waiting), figure("longest", T.longest), el("div", "from"), today);
   return card;
+}
+
+// The cards in the board's order: kept where they are, new ones made, gone ones removed.
+function placeQueues() {
+  const box = document.getElementById("queues");
+  if (!board.queues.length) { box.replaceChildren(el("div", "empty", T.no_queues)); return; }
+  const kept = new Map([...box.querySelectorAll(".queue")].map((card) => [card.dataset.queue, card]));
+  const cards = board.queues.map((q) => kept.get(q.queue) || newQueueCard(q.queue));
+  const same = cards.length === box.children.length && cards.every((card, i) => box.children[i] === card);
+  if (!same) box.replaceChildren(...cards);
+}
+
+function setText(node, text) { if (node.textContent !== text) node.textContent = text; }
+
+function fillQueue(card, queue) {
+  const inner = card.firstChild;
+  card.className = "queue " + (queue.stale ? "stale" : queue.level || "ok");
+  setText(inner.querySelector(".queue-name"), queue.name);
+  inner.querySelector(".nodata").hidden = !queue.stale;
+  inner.querySelector(".counts").hidden = queue.stale;
+  for (const kind of ["waiting", "longest"]) inner.querySelector(".figure." + kind).hidden = queue.stale;
+  if (!queue.stale) {
+    const agents = queue.agents;
+    const counts = { available: agents.available, paused: agents.paused,
+      busy: agents.busy + agents.ringing + agents.wrap_up };
+    for (const [key, n] of Object.entries(counts)) setText(inner.querySelector(`.count.${key} b`), String(n));
+    // Agents needed now (Erlang C), beside those on the phones; "–" until it is known.
+    const needed = queue.staffing ? queue.staffing.needed : null;
+    const line = inner.querySelector(".count.needed");
+    line.classList.toggle("short", needed !== null && queue.staffing.serving < needed);
+    setText(line.querySelector("b"), needed === null ? "–" : String(needed));
+    setText(inner.querySelector(".figure.waiting .value"), String(queue.waiting));
+    showTime(inner.querySelector(".figure.longest .value"), "q:" + queue.queue, queue.waiting > 0);
+  }
+  const t = queue.today;
+  setText(inner.querySelector(".today-answered b"), fmtNumber(t.answered, 0));
+  setText(inner.querySelector(".today-abandoned b"), fmtNumber(t.abandoned, 0)
+    + (t.abandon_pct === null ? "" : ` (${fmtNumber(t.abandon_pct, 1)} %)`));
+  setText(inner.querySelector(".today-sl b"), t.sl_pct === null ? "–" : fmtNumber(t.sl_pct, 0) + " %");
+  setText(inner.querySelector(".today-asa b"), t.asa_s === null ? "–" : fmtDuration(t.asa_s));
+  const forecast = queue.staffing && queue.staffing.forecast;
+  const forecastLine = inner.querySelector(".forecast");
+  forecastLine.hidden = !forecast;
+  setText(forecastLine, forecast ? forecastText(forecast) : "");
+  const from = inner.querySelector(".from");
+  const parts = queue.waiting_by_municipality || [];
+  from.hidden = !parts.length;
+  from.replaceChildren(...parts.map((part) => {
+    const name = part.name || (part.code === "000" ? T.municipality_unknown : part.code);
+    const item = el("span", "from-item", name + " ");
+    item.append(el("b", "", String(part.waiting)));
+    return item;
+  }));
+  const spark = inner.querySelector(".spark");
+  if (spark) spark.hidden = queue.stale;
+  fitFigures(inner);
 }
 
 // "Ved lukning 22.00: ca. 4 venter – sidste svar ca. 22.12"
@@ -152,81 +375,64 @@ function figureEms(text) {
 }
 
 function fitFigures(card) {
-  const values = [...card.querySelectorAll(".figure .value")].map((v) => v.textContent);
+  const values = [...card.querySelectorAll(".figure .value")].map((v) => v.dataset.text ?? v.textContent);
   const ems = Math.max(2.5, figureEms(values.join(""))).toFixed(1);
   if (card.style.getPropertyValue("--figure-em") !== ems) card.style.setProperty("--figure-em", ems);
 }
 
-// A wait grows a digit at 10 minutes and two at an hour: the figures are resized then.
-function showDuration(node, seconds) {
-  const text = fmtDuration(seconds);
-  if (node.textContent === text) return;
-  const longer = node.textContent.length !== text.length;
-  node.textContent = text;
-  const card = longer ? node.closest(".card") : null;
-  if (card) fitFigures(card);
-}
+// --- agent rows: one per agent, refilled when the agent changes --------------------------
 
-function renderAgent(agent) {
-  const row = el("li", "agent " + agent.state);
-  row.dataset.agent = agent.agent;
-  const state = T["state_" + agent.state] + (agent.reason ? " – " + agent.reason : "");
-  // null: the phone system's clock could not be believed, so the time is unknown.
-  const known = agent.in_state_s !== null;
-  const time = el("span", "time", known ? fmtDuration(agent.in_state_s) : "–");
-  time.dataset.base = known ? agent.in_state_s : "";
-  time.dataset.ticking = known ? "1" : "";
-  row.append(el("span", "dot"), el("span", "name", agent.name), time, el("span", "state", state));
-  if (agent.scheduled === false) row.classList.add("off-rota");
+const rows = new Map(); // agent id → its row (kept while the agent is on the board)
+
+function agentRow(agent) {
+  let row = rows.get(agent.agent);
+  if (!row) {
+    row = el("li", "agent");
+    row.dataset.agent = agent.agent;
+    row.append(el("span", "dot"), el("span", "name"), el("span", "time"), el("span", "state"));
+    rows.set(agent.agent, row);
+  }
+  if (row._agent !== agent) { row._agent = agent; row._fitted = false; }
   return row;
 }
 
-function setBanner(kind, text) {
-  const banner = document.getElementById("banner");
-  banner.className = "banner " + kind;
-  banner.textContent = text;
-  banner.hidden = !text;
+function fillAgent(row) {
+  const agent = row._agent;
+  row.className = "agent " + agent.state + (agent.scheduled === false ? " off-rota" : "");
+  const name = row.querySelector(".name");
+  name.style.fontSize = "";
+  name.removeAttribute("title");
+  delete name.dataset.full;
+  setText(name, agent.name);
+  setText(row.querySelector(".state"), T["state_" + agent.state] + (agent.reason ? " – " + agent.reason : ""));
+  // null: the phone system's clock could not be believed, so the time is unknown.
+  showTime(row.querySelector(".time"), "a:" + agent.agent, agent.in_state_s !== null);
+  fitAgent(row);
+  row._fitted = true;
 }
 
-function render() {
-  if (!board) return;
-  document.getElementById("subtitle").textContent = T.subtitle;
-  const feed = connected ? board.feed : "lost";
-  const pill = document.getElementById("feed");
-  pill.className = "feed " + feed;
-  pill.textContent = T["feed_" + feed];
-  const banners = {
-    stale: T.banner_stale, offline: T.banner_offline, disconnected: T.banner_disconnected,
-    lost: T.banner_lost,
-  };
-  if (banners[feed]) setBanner(feed, banners[feed]);
-  else if (!board.open) {
-    setBanner("closed", board.next_open
-      ? T.closed_until.replace("{when}", whenText(board.next_open)) : T.closed);
-  } else setBanner("", "");
+// A probe row for measuring, never shown.
+function renderAgent(agent) {
+  const row = el("li", "agent " + agent.state);
+  row.append(el("span", "dot"), el("span", "name", agent.name), el("span", "time", "0:00"),
+    el("span", "state", T["state_" + agent.state]));
+  return row;
+}
 
-  const queues = document.getElementById("queues");
-  queues.replaceChildren(...(board.queues.length ? board.queues.map(renderQueue)
-    : [el("div", "empty", T.no_queues)]));
-  document.getElementById("agents-title").textContent = `${T.agents_title} (${board.agents.length})`;
-  renderRota();
-  renderFootnote();
-  layoutAgents(); // first: it may widen the agents' panel
-  layoutQueues();
-  fitMunicipalities();
-  fitCardHeights();
+function forgetGoneRows() {
+  for (const id of rows.keys()) if (!agentsById.has(id)) rows.delete(id);
+}
 
-  const ticker = document.getElementById("ticker");
-  const text = board.ticker.map((m) => m.text).join("   •   ");
-  ticker.hidden = !text;
-  ticker.className = "ticker" + (board.ticker.some((m) => m.level === "warning") ? " warning" : "");
-  const tickerText = document.getElementById("ticker-text");
-  if (tickerText.textContent !== text) {
-    tickerText.textContent = text;
-    tickerText.style.setProperty("--duration", Math.max(12, text.length * 0.28) + "s");
-  }
-  drawCurves();
-  tick();
+// The page of agents shown now; rows that changed are refilled, the rest stay as they are.
+function showAgentsPage(changedIds) {
+  const list = document.getElementById("agents");
+  const perPage = Number(list.dataset.perPage || 0);
+  if (!perPage) { layoutAgents(); return; }
+  const first = agentPage * perPage;
+  const wanted = board.agents.slice(first, first + perPage).map(agentRow);
+  const same = wanted.length === list.children.length && wanted.every((row, i) => list.children[i] === row);
+  if (!same) list.replaceChildren(...wanted);
+  for (const row of wanted) if (!row._fitted || (changedIds && changedIds.has(row.dataset.agent))) fillAgent(row);
 }
 
 // Today's rota under the agents: who is missing, who is coming, the standby staff, and
@@ -237,6 +443,7 @@ function shortName(name) { return shortNames(name)[0] || name; }
 
 function renderRota() {
   const box = document.getElementById("rota");
+  if (!board) return;
   if (!board.rota) { box.hidden = true; box.replaceChildren(); return; }
   const groups = [
     ["missing", T.rota_missing, board.rota.filter((s) => s.status === "missing").map((s) => s.name)],
@@ -274,30 +481,36 @@ function renderFootnote() {
 
 // A card with more lines than usual (who is waiting, the closing forecast) has less room
 // for its figures: they shrink to the height their row has, never into the lines below.
-function fitCardHeights() {
-  for (const card of document.querySelectorAll(".card")) {
-    card.style.removeProperty("--fit");
-    const figure = card.querySelector(".figure.waiting");
-    if (!figure || figure.scrollHeight <= figure.clientHeight + 1) continue;
-    const value = figure.querySelector(".value");
-    const room = figure.clientHeight - (figure.scrollHeight - value.offsetHeight);
-    card.style.setProperty("--fit", Math.max(0.3, room / value.offsetHeight).toFixed(3));
-  }
+function fitCardHeight(queueCard) {
+  const card = queueCard.firstChild;
+  card.style.removeProperty("--fit");
+  const figure = card.querySelector(".figure.waiting");
+  if (figure.hidden || figure.scrollHeight <= figure.clientHeight + 1) return;
+  const value = figure.querySelector(".value");
+  const room = figure.clientHeight - (figure.scrollHeight - value.offsetHeight);
+  card.style.setProperty("--fit", Math.max(0.3, room / value.offsetHeight).toFixed(3));
 }
 
 // As many municipalities as fit on the card's line, then "+3" for the rest.
-function fitMunicipalities() {
-  for (const line of document.querySelectorAll(".from")) {
-    const items = [...line.querySelectorAll(".from-item")];
-    const shown = line.querySelector(".from-more");
-    let hidden = shown ? Number(shown.textContent.slice(1)) : 0; // a second pass counts on
-    while (items.length > 1 && overflows(line)) {
-      items.pop().remove();
-      hidden += 1;
-      let more = line.querySelector(".from-more");
-      if (!more) { more = el("span", "from-more"); line.append(more); }
-      more.textContent = `+${hidden}`;
-    }
+function fitMunicipalities(queueCard) {
+  const line = queueCard.querySelector(".from");
+  if (line.hidden) return;
+  const items = [...line.querySelectorAll(".from-item")];
+  const shown = line.querySelector(".from-more");
+  let hidden = shown ? Number(shown.textContent.slice(1)) : 0; // a second pass counts on
+  while (items.length > 1 && overflows(line)) {
+    items.pop().remove();
+    hidden += 1;
+    let more = line.querySelector(".from-more");
+    if (!more) { more = el("span", "from-more"); line.append(more); }
+    more.textContent = `+${hidden}`;
+  }
+}
+
+function fitCards() {
+  for (const card of document.querySelectorAll("#queues .queue")) {
+    fitMunicipalities(card);
+    fitCardHeight(card);
   }
 }
 
@@ -360,6 +573,8 @@ function layoutAgents() {
   const all = board.agents;
   const main = document.getElementById("main");
   main.classList.toggle("many-agents", all.length > 12);
+  forgetGoneRows();
+  list.dataset.perPage = 0;
   if (getComputedStyle(panel).display === "none" || !list.clientHeight) return;
   if (!all.length) {
     setAgentPages(1);
@@ -377,9 +592,10 @@ function layoutAgents() {
   list.style.setProperty("--agent-columns", chosen.columns);
   const perPage = chosen.rows * chosen.columns;
   setAgentPages(Math.ceil(all.length / perPage));
-  const first = agentPage * perPage;
-  list.replaceChildren(...all.slice(first, first + perPage).map(renderAgent));
-  for (const row of list.children) fitAgent(row);
+  list.dataset.perPage = perPage;
+  list.replaceChildren();
+  for (const row of rows.values()) row._fitted = false; // the rows' size may have changed
+  showAgentsPage(null);
 }
 
 // Names whole, or as people shorten them: "Anne-Mette K.", then "Anne-Mette"; never cut.
@@ -453,34 +669,28 @@ function setAgentPages(pages) {
 
 function turnAgentsPage() {
   agentPage = (agentPage + 1) % agentPages;
-  if (board) { layoutAgents(); tick(); }
+  if (board) {
+    setAgentPages(agentPages);
+    showAgentsPage(null);
+  }
 }
 
-// For tests and kiosks: turn the agents' page now instead of waiting for the timer.
-window.wallboard = { turnAgentsPage };
+// For tests and kiosks: turn the agents' page now instead of waiting for the timer; and
+// what a node that ticks says at this instant.
+window.wallboard = { turnAgentsPage, textOf: rolls.textOf, number: () => number };
 
 // The space changes with the window, and inside it: a banner comes, the ticker goes.
 new ResizeObserver(() => {
-  if (board) { layoutAgents(); layoutQueues(); fitMunicipalities(); fitCardHeights(); tick(); }
+  if (board) { layoutAgents(); layoutQueues(); fitCards(); }
 }).observe(document.getElementById("main"));
 
-// Once a second: clocks, and the waits that keep growing between messages.
-function tick() {
-  if (!board) return;
-  const now = siteNow();
-  document.getElementById("clock").textContent = hhmm(now);
-  document.getElementById("date").textContent =
-    `${weekdayName(now.getUTCDay())} ${now.getUTCDate()}.${now.getUTCMonth() + 1}.${now.getUTCFullYear()}`;
-  if (!connected) return; // frozen numbers, under a banner that says so
-  const grown = elapsed();
-  for (const node of document.querySelectorAll("[data-ticking='1']")) {
-    showDuration(node, Number(node.dataset.base) + grown);
-  }
-  if (performance.now() - receivedAt > QUIET_LIMIT_MS && socket) socket.close();
-}
 
-// Today's curve of waiting callers per queue, from /api/history, redrawn once a minute.
+// Today's curve of waiting callers per queue, from /api/history: fetched when the board
+// has changed, at most once a minute (a quiet board fetches nothing).
 let curves = {};
+let curvesAt = -Infinity;
+let curvesTimer = null;
+const CURVES_EVERY_MS = 60000;
 const SVG = "http://www.w3.org/2000/svg";
 
 function sparkline(points) {
@@ -500,7 +710,7 @@ function sparkline(points) {
 }
 
 function drawCurves() {
-  for (const card of document.querySelectorAll(".queue")) {
+  for (const card of document.querySelectorAll("#queues .queue")) {
     const old = card.querySelector(".spark");
     if (old) old.remove();
     const points = curves[card.dataset.queue];
@@ -508,41 +718,52 @@ function drawCurves() {
   }
 }
 
+function curvesWanted() {
+  if (curvesTimer !== null) return;
+  curvesTimer = setTimeout(loadCurves, Math.max(0, curvesAt + CURVES_EVERY_MS - performance.now()));
+}
+
 async function loadCurves() {
+  curvesAt = performance.now();
   try {
     const reply = await fetch("/api/history");
     if (reply.ok) curves = (await reply.json()).today || {};
   } catch (error) {
     curves = {};
+  } finally {
+    curvesTimer = null;
   }
   drawCurves();
 }
 
 let socket = null;
 let retryMs = 500;
+let quietTimer = null;
+
+// The appliance sends at least every 30 s: silence past the limit is a lost appliance.
+function watchQuiet() {
+  if (quietTimer !== null) clearTimeout(quietTimer);
+  quietTimer = setTimeout(() => { if (socket) socket.close(); }, QUIET_LIMIT_MS);
+}
 
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   socket = new WebSocket(`${scheme}://${location.host}/ws`);
+  awaitingSnapshot = true;
   socket.onmessage = (event) => {
-    board = JSON.parse(event.data);
-    receivedAt = performance.now();
-    serverMs = Date.parse(board.generated_at);
-    offsetMinutes = parseOffset(board.generated_at);
-    connected = true;
     retryMs = 500;
-    render();
+    onMessage(JSON.parse(event.data));
   };
   socket.onclose = () => {
     socket = null;
+    awaitingSnapshot = true;
+    if (quietTimer !== null) { clearTimeout(quietTimer); quietTimer = null; }
     if (!board) setBanner("lost", T.banner_lost);
-    else if (connected) { connected = false; render(); }
+    else if (connected) { connected = false; update(EVERYTHING); }
     setTimeout(connect, retryMs + Math.random() * retryMs);
     retryMs = Math.min(retryMs * 2, 15000);
   };
 }
 
 connect();
-setInterval(tick, 1000);
 loadCurves();
-setInterval(loadCurves, 60000);
