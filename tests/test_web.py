@@ -93,7 +93,8 @@ async def test_websocket_sends_the_board_then_numbered_deltas_and_resyncs_on_req
         # A page that missed one asks again; it gets the whole board as it stands.
         await socket.send_str("resync")
         again = json.loads((await socket.receive(timeout=5)).data)
-        assert again["type"] == "board" and again["n"] == number
+        assert again["type"] == "board"
+        assert again["n"] == number
         assert again["board"]["queues"][0]["waiting"] == 5
         assert [a["agent"] for a in again["board"]["agents"]] == ["a7"]
 

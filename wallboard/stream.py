@@ -40,6 +40,7 @@ from wallboard.view import (
     ticker_views,
 )
 
+
 class Snapshot(msgspec.Struct, frozen=True, tag="board", tag_field="type"):
     """The whole board, as the stream stands at `n`."""
 
@@ -54,14 +55,13 @@ class Delta(msgspec.Struct, frozen=True, kw_only=True, tag="delta", tag_field="t
     generated_at: str
     feed: str | UnsetType = UNSET
     open: bool | UnsetType = UNSET
-    next_open: str | None | UnsetType = UNSET
+    next_open: str | UnsetType | None = UNSET
     queues: list[QueueView] | UnsetType = UNSET  # new or changed, by `queue`
     queue_order: list[str] | UnsetType = UNSET  # the queues shown, when that changed
     agents: list[AgentView] | UnsetType = UNSET  # new or changed, by `agent`
     agents_removed: list[str] | UnsetType = UNSET  # no longer on duty
     ticker: list[TickerView] | UnsetType = UNSET
-    rota: list[ShiftView] | None | UnsetType = UNSET
-
+    rota: list[ShiftView] | UnsetType | None = UNSET
 
 
 _encoder = msgspec.json.Encoder()
@@ -178,8 +178,10 @@ class BoardStream:
             changes["open"] = moment.is_open
         if before is None or moment.next_open != before.next_open:
             changes["next_open"] = moment.next_open
-        self._step_queues(board, touches, moment, full, changes)
-        rota_touched = self._step_agents(board, touches, moment, full, rescheduled, changes)
+        self._step_queues(board, touches, moment, changes, full=full)
+        rota_touched = self._step_agents(
+            board, touches, moment, changes, full=full, rescheduled=rescheduled
+        )
         if full or rota_touched:
             rota = rota_views(board, moment)
             if rota != self._rota or before is None:
@@ -206,8 +208,8 @@ class BoardStream:
         return Delta(n=self.number, generated_at=moment.generated_at, **changes)
 
     def _step_queues(
-        self, board: Board, touches: Touches, moment: Moment, full: bool,
-        changes: dict[str, Any],
+        self, board: Board, touches: Touches, moment: Moment, changes: dict[str, Any], *,
+        full: bool,
     ) -> None:  # fmt: skip
         if full or touches.queues:
             entries = shown_queues(board)
@@ -228,10 +230,7 @@ class BoardStream:
             # that tick (the model's, for the sign and the desks) and counts made from
             # the agents themselves (a publisher that sends none).
             if not (
-                full
-                or queue in touches.queues
-                or entry.state.waiting
-                or entry.state.agents is None
+                full or queue in touches.queues or entry.state.waiting or entry.state.agents is None
             ):
                 continue
             view = self._queue_views.view(board, entry, moment)
@@ -245,8 +244,8 @@ class BoardStream:
             changes["queues"] = changed
 
     def _step_agents(
-        self, board: Board, touches: Touches, moment: Moment, full: bool, rescheduled: bool,
-        changes: dict[str, Any],
+        self, board: Board, touches: Touches, moment: Moment, changes: dict[str, Any], *,
+        full: bool, rescheduled: bool,
     ) -> bool:  # fmt: skip
         """Agents who came, changed or went; whether any of them is on the rota."""
         names = board.agents.keys() | self._agents.keys() if full else touches.agents
@@ -255,20 +254,20 @@ class BoardStream:
         rota_agents = {shift.agent for shift in moment.shifts}
         on_rota = False
         for agent in names:
+            # A shift's line reads its agent whether on duty or not (a name, logged in).
+            on_rota = on_rota or agent in rota_agents
             entry = board.agents.get(agent) if moment.feed_live else None
             known = self._agents.get(agent)
             if entry is None or not on_duty(rules, entry):
                 if known is not None:
                     self._drop(agent, known[1].view)
                     removed.append(agent)
-                    on_rota = on_rota or agent in rota_agents
                 continue
             if known is not None and known[0] is entry and not rescheduled:
                 continue
             view = agent_view(entry, moment)
             started = _started(view.in_state_s, moment.now)
             sent = known[1] if known is not None else None
-            on_rota = on_rota or agent in rota_agents
             if sent is not None and not _news(sent, view, started):
                 self._agents[agent] = (entry, sent)
                 continue

@@ -106,7 +106,6 @@ class BoardRules:
         return not self.show_queues or queue in self.show_queues
 
 
-
 @dataclass(frozen=True, slots=True)
 class QueueEntry:
     state: QueueState
@@ -292,8 +291,10 @@ def on_duty(rules: BoardRules, entry: AgentEntry) -> bool:
         return False
     if rules.agents_show == "site":
         return state.site == rules.site
-    return not rules.show_queues or not state.queues or not rules.show_queues_set.isdisjoint(
-        state.queues
+    return (
+        not rules.show_queues
+        or not state.queues
+        or not rules.show_queues_set.isdisjoint(state.queues)
     )
 
 

@@ -17,6 +17,7 @@ from appliance.core.contract import AgentCounts, AgentStateName
 from appliance.core.health import HealthReport
 from appliance.runtime.latest import Latest
 from tests.support.mosquitto import free_port
+from wallboard.stream import Snapshot, encode, view_delta
 from wallboard.view import (
     AgentView,
     BoardView,
@@ -29,7 +30,6 @@ from wallboard.view import (
     TodayView,
     encode_view,
 )
-from wallboard.stream import Snapshot, encode, view_delta
 from wallboard.web.app import FANOUT, WebDeps, create_app
 
 QUEUE_NAMES = (

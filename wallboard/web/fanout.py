@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import struct
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import NoReturn
 
 from aiohttp import WSMsgType, web
