@@ -1,6 +1,6 @@
 """A lean latency probe: publish → the board on every WebSocket, timed from outside.
 
-    python -m bench.probe MQTT_PORT WS_PORT PREFIX CLIENTS MESSAGES RATE
+    python -m bench.probe MQTT_PORT WS_PORT PREFIX CLIENTS MESSAGES RATE [queue|agent]
 
 A process of its own with raw sockets (MQTT 3.1.1 PUBLISH written by hand, WebSocket
 frames read by hand, one epoll), so what it measures is the appliance and the network
@@ -9,7 +9,9 @@ client's decoding alone took several milliseconds per message. A board's arrival
 kernel's receive timestamp of its bytes (SO_TIMESTAMPNS), not when this process got round
 to reading them: with 50 sockets read one after another, the probe's own turn would count.
 Prints one JSON line: {"sent": [CLOCK_REALTIME at each publish, s], "ws_ms": [latency to
-the last client]}; the kernel stamps with CLOCK_REALTIME, so the probe sends by it too.
+the last client], "bytes": [size of the message that carried it]}; the kernel stamps with
+CLOCK_REALTIME, so the probe sends by it too. `queue` (the default) changes a queue's
+waiting count; `agent` one agent's pause reason: a single agent's change.
 """
 
 from __future__ import annotations
@@ -112,9 +114,27 @@ def queue_payload(waiting: int) -> bytes:
     return json.dumps(body).encode()
 
 
+def agent_payload(number: int) -> bytes:
+    now = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+    body = {"v": 1, "agent": "probe", "name": "Probe Agent", "site": "favrskov",
+            "state": "paused", "reason": f"p{number}", "ts": now, "queues": ["borger"]}  # fmt: skip
+    return json.dumps(body).encode()
+
+
+def change(prefix: str, mode: str, number: int) -> tuple[bytes, bytes]:
+    """The MQTT packet for change `number`, and the bytes that show it arrived."""
+    if mode == "agent":
+        packet = mqtt_publish(f"{prefix}/agents/probe", agent_payload(number))
+        return packet, f'"reason":"p{number}"'.encode()
+    waiting = 100 + number
+    packet = mqtt_publish(f"{prefix}/queues/borger", queue_payload(waiting))
+    return packet, f'"waiting":{waiting},'.encode()
+
+
 def measure(
-    mqtt_port: int, ws_port: int, prefix: str, clients: int, messages: int, rate: float
-) -> dict[str, list[float]]:
+    mqtt_port: int, ws_port: int, prefix: str, clients: int, messages: int, rate: float,
+    mode: str = "queue",
+) -> dict[str, list[float]]:  # fmt: skip
     boards = [BoardSocket(ws_port) for _ in range(clients)]
     selector = selectors.DefaultSelector()
     for board in boards:
@@ -128,14 +148,13 @@ def measure(
     publisher = mqtt_connect(mqtt_port)
     sent_at: list[float] = []
     latencies: list[float] = []
+    sizes: list[float] = []
     for number in range(messages):
-        waiting = 100 + number
-        marker = f'"waiting":{waiting},'.encode()
-        packet = mqtt_publish(f"{prefix}/queues/borger", queue_payload(waiting))
+        packet, marker = change(prefix, mode, number)
         sent = time.time()
         publisher.sendall(packet)
         sent_at.append(sent)
-        missing, last = set(boards), sent
+        missing, last, size = set(boards), sent, 0
         deadline = time.monotonic() + 10
         while missing and time.monotonic() < deadline:
             for key, _ in selector.select(1):
@@ -143,16 +162,19 @@ def measure(
                     if marker in frame:
                         missing.discard(key.data)
                         last = max(last, arrived)
+                        size = len(frame)
         if missing:
             raise SystemExit(f"message {number}: {len(missing)} clients never saw it")
         latencies.append((last - sent) * 1000)
+        sizes.append(size)
         time.sleep(max(0.0, 1 / rate - (time.time() - sent)))
     publisher.sendall(b"\xe0\x00")  # DISCONNECT
-    return {"sent": sent_at, "ws_ms": latencies}
+    return {"sent": sent_at, "ws_ms": latencies, "bytes": sizes}
 
 
 if __name__ == "__main__":
     mqtt_port, ws_port, prefix, clients, messages, rate = sys.argv[1:7]
+    mode = sys.argv[7] if len(sys.argv) > 7 else "queue"
     result = measure(int(mqtt_port), int(ws_port), prefix, int(clients), int(messages),
-                     float(rate))  # fmt: skip
+                     float(rate), mode)  # fmt: skip
     print(json.dumps(result), flush=True)

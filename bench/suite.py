@@ -202,11 +202,11 @@ async def ingest(
 
 
 async def probe(broker: Mosquitto, port: int, clients: int, messages: int,
-                rate: float) -> dict[str, list[float]]:  # fmt: skip
+                rate: float, mode: str = "queue") -> dict[str, list[float]]:  # fmt: skip
     """bench.probe in its own process: publish times and latency to the last client."""
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bench.probe", str(broker.port), str(port), PREFIX,
-        str(clients), str(messages), str(rate), stdout=asyncio.subprocess.PIPE,
+        str(clients), str(messages), str(rate), mode, stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
     out, _ = await process.communicate()
     if process.returncode:

@@ -11,8 +11,17 @@ import msgspec
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from appliance.core.board import Board, BoardEvent, BoardRules, Connection, fold
+from appliance.core.board import (
+    Board,
+    BoardEvent,
+    BoardRules,
+    Connection,
+    QueueEntry,
+    agent_counts,
+    fold,
+)
 from appliance.core.contract import (
+    AGENT_STATES,
     AgentCounts,
     AgentState,
     AgentUpdate,
@@ -175,3 +184,28 @@ def test_times_that_only_tick_are_not_news_but_a_new_state_is() -> None:
     assert news is not None
     assert news.agents is not msgspec.UNSET
     assert [(a.state, a.in_state_s) for a in news.agents] == [("wrap_up", 0)]
+
+
+def counted_by_hand(board: Board, queue: str) -> AgentCounts:
+    tally = dict.fromkeys(AGENT_STATES, 0)
+    for entry in board.agents.values():
+        if queue in entry.state.queues:
+            tally[entry.state.state] += 1
+    on = sum(tally.values()) - tally.pop("logged_out")
+    return AgentCounts(logged_in=on, **tally)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(events, min_size=1, max_size=60))
+def test_a_queue_counted_from_its_agents_is_counted_right_as_they_come_and_go(
+    history: list[BoardEvent],
+) -> None:
+    board = fold(Board(RULES), Connection(True), 0.0)
+    for event in history:
+        board = fold(board, event, 1.0)
+        for number in range(3):
+            state = queue_update(number, 1, counted=False).state
+            assert state is not None
+            assert agent_counts(board, QueueEntry(state, 1.0)) == counted_by_hand(
+                board, state.queue
+            )

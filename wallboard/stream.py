@@ -19,13 +19,14 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from appliance.core.board import AgentEntry, Board, on_duty, shown_queues
+from appliance.core.board import AgentEntry, Board, longest_wait_s, on_duty, shown_queues
+from appliance.core.hours import HoursState, Schedule, hours_state
 from wallboard.view import (
     AgentView,
     BoardView,
@@ -118,6 +119,12 @@ def _news(sent: _Sent | None, view: QueueView | AgentView, started: float | None
     return bool(moved != sent.view)
 
 
+def _forecast_step(moment: Moment | None) -> int | None:
+    if moment is None or moment.closes_in is None:
+        return None
+    return int(moment.closes_in // 10)
+
+
 def _started(ticking_s: int | None, now: float) -> float | None:
     return None if ticking_s is None else now - ticking_s
 
@@ -143,6 +150,7 @@ class BoardStream:
         self._ticker: list[TickerView] = []
         self._rota: list[ShiftView] | None = None
         self._rules: object = None
+        self._hours_known: tuple[Schedule, datetime, datetime, HoursState] | None = None
         self.model: BoardView | None = None
 
     def step(
@@ -151,7 +159,7 @@ class BoardStream:
     ) -> Delta | None:  # fmt: skip
         """The delta from the last step to `board` (None if nothing shown changed and no
         `keepalive` is due); `model` is updated either way."""
-        moment = Moment.of(board, now, wall_now)
+        moment = Moment.of(board, now, wall_now, self._hours(board, wall_now))
         before = self._moment
         full = (
             touches.everything
@@ -178,7 +186,7 @@ class BoardStream:
             changes["open"] = moment.is_open
         if before is None or moment.next_open != before.next_open:
             changes["next_open"] = moment.next_open
-        self._step_queues(board, touches, moment, changes, full=full)
+        self._step_queues(board, touches, moment, before, changes, full=full)
         rota_touched = self._step_agents(
             board, touches, moment, changes, full=full, rescheduled=rescheduled
         )
@@ -207,9 +215,19 @@ class BoardStream:
         self.number += 1
         return Delta(n=self.number, generated_at=moment.generated_at, **changes)
 
+    def _hours(self, board: Board, wall_now: datetime) -> HoursState:
+        """The opening hours' state, worked out again only when it changes."""
+        schedule = board.rules.schedule
+        known = self._hours_known
+        if known is None or known[0] is not schedule or not known[1] <= wall_now < known[2]:
+            state = hours_state(schedule, wall_now)
+            until = state.next_change or wall_now + timedelta(hours=1)
+            known = self._hours_known = (schedule, wall_now, until, state)
+        return known[3]
+
     def _step_queues(
-        self, board: Board, touches: Touches, moment: Moment, changes: dict[str, Any], *,
-        full: bool,
+        self, board: Board, touches: Touches, moment: Moment, before: Moment | None,
+        changes: dict[str, Any], *, full: bool,
     ) -> None:  # fmt: skip
         if full or touches.queues:
             entries = shown_queues(board)
@@ -223,15 +241,22 @@ class BoardStream:
                 self._queue_order = order
         else:
             entries = [board.queues[queue] for queue in self._queue_order]
+        # The closing forecast moves in steps of 10 s in the last half hour.
+        forecast_moved = full or _forecast_step(moment) != _forecast_step(before)
         changed = []
         for entry in entries:
             queue = entry.state.queue
             # An agent's message leaves the other queues as they were, but for the waits
-            # that tick (the model's, for the sign and the desks) and counts made from
-            # the agents themselves (a publisher that sends none).
-            if not (
-                full or queue in touches.queues or entry.state.waiting or entry.state.agents is None
-            ):
+            # that tick (the model's, for the sign and the desks; the pages count them
+            # themselves) and counts made from the agents (a publisher that sends none).
+            if not (forecast_moved or queue in touches.queues or entry.state.agents is None):
+                model = self._queue_models.get(queue)
+                if entry.state.waiting and model is not None and model.longest_wait_s is not None:
+                    longest = int(longest_wait_s(entry, moment.now))
+                    if longest != model.longest_wait_s:
+                        self._queue_models[queue] = msgspec.structs.replace(
+                            model, longest_wait_s=longest
+                        )
                 continue
             view = self._queue_views.view(board, entry, moment)
             self._queue_models[queue] = view

@@ -33,7 +33,7 @@ from appliance.core.contract import (
     Shift,
     TickerLevel,
 )
-from appliance.core.hours import hours_state
+from appliance.core.hours import HoursState, hours_state
 from appliance.core.metrics import Level, today_figures
 from appliance.core.rota import RotaStatus, covered_agents, current_shifts, rota_lines
 from appliance.core.staffing import (
@@ -154,12 +154,15 @@ class Moment:
     covered: frozenset[str]  # agents a shift covers now or expects later
 
     @classmethod
-    def of(cls, board: Board, now: float, wall_now: datetime) -> Moment:
+    def of(
+        cls, board: Board, now: float, wall_now: datetime, hours: HoursState | None = None
+    ) -> Moment:
+        """The moment `now`; `hours` is the opening hours' state at `wall_now` if known."""
         rules = board.rules
         local_now = wall_now.astimezone(rules.timezone)
         feed = feed_state(board, now)
         feed_live = feed in ("live", "stale")
-        hours = hours_state(rules.schedule, wall_now)
+        hours = hours or hours_state(rules.schedule, wall_now)
         grace = timedelta(minutes=rules.staffing.grace_min)
         # Who is on or missing is only known from live agent states: without them, no rota.
         shifts = (
@@ -270,7 +273,8 @@ class QueueViews:
             None if closes_in is None else int(closes_in // 10),  # the forecast, to 10 s
             moment.local_now.date(),
             board.arrivals.get(entry.state.queue),
-            board.agents if entry.state.agents is None else None,  # counted from agents
+            # counted from the agents: the queue's tally, the same object while unchanged
+            board.tallies.get(entry.state.queue) if entry.state.agents is None else None,
         )
         remembered = self._remembered.get(entry.state.queue)
         if remembered is not None and _same(remembered[0], key):

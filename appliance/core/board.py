@@ -147,6 +147,9 @@ class Board:
     # Per queue, (monotonic time, calls offered today) over the last half hour: the
     # arrival rate for agents needed now. Kept across reconnects (this appliance's own).
     arrivals: Map[str, tuple[tuple[float, int], ...]] = field(default_factory=Map)
+    # Per queue, its agents in each state (AGENT_STATES' order), kept as agents come and
+    # go: a queue whose payload has no counts is counted without a pass over everyone.
+    tallies: Map[str, tuple[int, ...]] = field(default_factory=Map)
     # For displays that redo only what changed (the wallboard's deltas); not the board's
     # content, so two boards that hold the same are equal whatever made them.
     touched: Touched = field(default=None, compare=False)
@@ -188,10 +191,12 @@ def fold(board: Board, event: BoardEvent, now: float) -> Board:
                 now,
                 board.rotas,
                 _arrivals(board, queue, state, now),
+                board.tallies,
                 ("queue", queue),
             )
         case AgentUpdate(agent=agent, state=state, times_believed=believed):
             agent_entry = _agent_entry(board, agent, state, now, believed)
+            previous = board.agents.get(agent)
             return Board(
                 rules,
                 board.connected,
@@ -202,6 +207,7 @@ def fold(board: Board, event: BoardEvent, now: float) -> Board:
                 now,
                 board.rotas,
                 board.arrivals,
+                _tallied(board.tallies, previous.state if previous else None, state),
                 ("agent", agent),
             )
         case TickerUpdate(target=target, message=message):
@@ -222,6 +228,32 @@ def _arrivals(
         return board.arrivals
     samples = keep_samples(board.arrivals.get(queue, ()), now, state.today.offered)
     return board.arrivals.set(queue, samples)
+
+
+_STATE_INDEX = {state: index for index, state in enumerate(AGENT_STATES)}
+
+
+def _tallied(
+    tallies: Map[str, tuple[int, ...]], before: AgentState | None, after: AgentState | None
+) -> Map[str, tuple[int, ...]]:
+    """The queues' tallies with an agent's state `before` taken out and `after` put in."""
+    if (
+        before is not None
+        and after is not None
+        and (before.state == after.state and before.queues == after.queues)
+    ):
+        return tallies
+    with tallies.mutate() as changing:
+        for state, step in ((before, -1), (after, 1)):
+            if state is None:
+                continue
+            index = _STATE_INDEX[state.state]
+            for queue in set(state.queues):
+                counts = list(changing.get(queue, (0,) * len(AGENT_STATES)))
+                counts[index] += step
+                changing[queue] = tuple(counts)
+        tallied: Map[str, tuple[int, ...]] = changing.finish()
+    return tallied
 
 
 def _agent_entry(
@@ -270,12 +302,9 @@ def agent_counts(board: Board, entry: QueueEntry) -> AgentCounts:
     """The queue's own counts, or derived from agent states when its payload has none."""
     if entry.state.agents is not None:
         return entry.state.agents
-    tally = dict.fromkeys(AGENT_STATES, 0)
-    for agent in board.agents.values():
-        if entry.state.queue in agent.state.queues:
-            tally[agent.state.state] += 1
-    logged_in = sum(tally.values()) - tally["logged_out"]
-    del tally["logged_out"]
+    counts = board.tallies.get(entry.state.queue, (0,) * len(AGENT_STATES))
+    tally = dict(zip(AGENT_STATES, counts, strict=True))
+    logged_in = sum(counts) - tally.pop("logged_out")
     return AgentCounts(logged_in=logged_in, **tally)
 
 
