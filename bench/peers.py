@@ -8,7 +8,8 @@
 to the contract with aiomqtt (as the appliance does), decodes each payload with json.loads
 and nothing more, and prints its rate: the rate Python can read the broker at all.
 `relay` decodes each queue message and sends it, encoded again, to every WebSocket on
-WS_PORT/ws with aiohttp: the latency Python and loopback give at all, measured the same way.
+WS_PORT/ws with aiohttp: the latency Python and loopback give at all, measured the same way;
+its `/` is a bare page showing the waiting count (the browser's floor).
 """
 
 from __future__ import annotations
@@ -105,10 +106,23 @@ def bare(host: str, port: int, prefix: str, count: int) -> None:
     print(json.dumps(asyncio.run(listen())), flush=True)
 
 
+# The browser's floor: a page that puts the waiting count into one element, and no more.
+BARE_PAGE = """<!doctype html><meta charset="utf-8"><div id="waiting">–</div><script>
+const socket = new WebSocket(`ws://${location.host}/ws`);
+socket.onmessage = (event) => {
+  const message = JSON.parse(event.data);
+  if (message.waiting !== undefined) document.getElementById("waiting").textContent = message.waiting;
+};
+</script>"""
+
+
 def relay(host: str, port: int, prefix: str, ws_port: int, board_bytes: int) -> None:
     """The latency baseline: MQTT in, JSON out to every WebSocket, padded to `board_bytes`
     (the size of the appliance's board, so both move the same bytes)."""
     sockets: set[web.WebSocketResponse] = set()
+
+    async def page(_request: web.Request) -> web.Response:
+        return web.Response(text=BARE_PAGE, content_type="text/html")
 
     async def connect(request: web.Request) -> web.WebSocketResponse:
         socket = web.WebSocketResponse()
@@ -125,6 +139,7 @@ def relay(host: str, port: int, prefix: str, ws_port: int, board_bytes: int) -> 
     async def serve() -> None:
         app = web.Application()
         app.router.add_get("/ws", connect)
+        app.router.add_get("/", page)
         runner = web.AppRunner(app)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", ws_port).start()

@@ -40,6 +40,7 @@ class Page:
         self._socket = socket
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self.pid = 0  # the browser's process (its renderers are its children)
         self.exceptions: list[str] = []
         self.dialogs: list[str] = []
         self.console: list[str] = []
@@ -149,6 +150,7 @@ async def chromium_page(width: int = 1920, height: int = 1080) -> AsyncIterator[
                     target["webSocketDebuggerUrl"], max_msg_size=0
                 ) as socket:
                     page = Page(socket)
+                    page.pid = process.pid
                     reader = asyncio.create_task(page._read())
                     try:
                         for domain in ("Page", "Runtime", "Log"):

@@ -23,25 +23,15 @@
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   while (walker.nextNode()) {
     const node = walker.currentNode;
-    let host = node.parentElement;
-    if (!node.textContent.trim() || host.closest("script, .ticker-text")) continue;
-    // A time that ticks shows one line of its strip through a window (rolls.js): the
-    // window is the text as seen, in the element that holds the time.
-    const roll = host.closest(".roll");
-    let rect;
-    if (roll) {
-      rect = roll.getBoundingClientRect();
-      host = roll.parentElement;
-    } else {
-      const range = document.createRange();
-      range.selectNodeContents(node);
-      rect = range.getBoundingClientRect();
-    }
+    const host = node.parentElement;
+    if (!node.textContent.trim() || host.closest("script")) continue;
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    const rect = range.getBoundingClientRect();
     if (rect.width === 0 || rect.height === 0) continue; // not displayed
     const fontSize = parseFloat(getComputedStyle(host).fontSize);
     const slackY = 0.12 * fontSize + 1;
-    const said = roll ? window.wallboard.textOf(host) : node.textContent.trim();
-    const label = `${describe(host)} "${said.slice(0, 40)}"`;
+    const label = `${describe(host)} "${node.textContent.trim().slice(0, 40)}"`;
     if (!within(rect, host.getBoundingClientRect(), slackY)) {
       problems.push(`${label} overflows its box`);
     }

@@ -1,6 +1,6 @@
 // The wallboard page: a whole board from /ws, then deltas applied to the page in place
-// (cards and rows are kept and refilled, never rebuilt); the times tick on by themselves
-// (rolls.js). Text always goes in as textContent.
+// (cards and rows are kept and refilled, never rebuilt); the times tick on between
+// messages (ticking.js). Text always goes in as textContent.
 "use strict";
 
 // The words, from the appliance's one table (wallboard/words.py), inlined in the page.
@@ -162,6 +162,7 @@ function onMessage(message) {
   if (message.n !== number + 1) { askSnapshot(); return; } // one was missed
   number = message.n;
   applyDelta(message);
+  ticking.withMessage();
   if (moved) showClock();
 }
 
@@ -179,15 +180,15 @@ function update(changed) {
   if (all || changed.order) placeQueues();
   const cards = all || changed.order ? [...document.querySelectorAll("#queues .queue")]
     : [...changed.queues].map(queueCard).filter(Boolean);
-  for (const card of cards) fillQueue(card, queueById(card.dataset.queue));
+  const reshaped = cards.filter((card) => fillQueue(card, queueById(card.dataset.queue)) || all);
   if (all || changed.order || changed.queues.size) renderFootnote();
   if (all || changed.count) {
     document.getElementById("agents-title").textContent = `${T.agents_title} (${board.agents.length})`;
     layoutAgents();
     if (all || changed.order) layoutQueues();
-  } else if (changed.agents.size) showAgentsPage(changed.agents);
+  } else if (changed.agents.size) showAgentsPage();
   if (all || changed.rota || changed.agents.size || changed.count) renderRota();
-  for (const card of cards) { fitMunicipalities(card); fitCardHeight(card); }
+  for (const card of reshaped) { fitMunicipalities(card); fitCardHeight(card); }
   if (all || changed.ticker) showTicker();
   if (all || changed.order) drawCurves();
   if (cards.length) curvesWanted();
@@ -210,16 +211,56 @@ function showHeader() {
   } else setBanner("", "");
 }
 
-function showTicker() {
+// The ticker: each message in turn, in pieces that fit the bar, each shown long enough
+// to read. Static, and swapped without a fade: a scrolling line (or a fade) keeps a kiosk
+// without a GPU drawing 60 frames a second, costs every change meanwhile up to a frame,
+// and is harder to read from across a room.
+let tickerPieces = [];
+let tickerAt = 0;
+let tickerTimer = null;
+
+function showTicker(resized) {
   const ticker = document.getElementById("ticker");
-  const text = board.ticker.map((m) => m.text).join("   •   ");
-  ticker.hidden = !text;
+  const key = JSON.stringify(board.ticker);
+  if (ticker.dataset.key === key && !resized) return; // unchanged: it keeps its place
+  ticker.dataset.key = key;
+  ticker.hidden = !board.ticker.length;
   ticker.className = "ticker" + (board.ticker.some((m) => m.level === "warning") ? " warning" : "");
-  const tickerText = document.getElementById("ticker-text");
-  if (tickerText.textContent !== text) {
-    tickerText.textContent = text;
-    tickerText.style.setProperty("--duration", Math.max(12, text.length * 0.28) + "s");
+  if (tickerTimer !== null) { clearTimeout(tickerTimer); tickerTimer = null; }
+  const text = document.getElementById("ticker-text");
+  if (!board.ticker.length) { text.textContent = ""; return; }
+  tickerPieces = board.ticker.flatMap((m) => fitPieces(m.text, text, ticker.clientWidth));
+  if (!resized || tickerAt >= tickerPieces.length) tickerAt = 0;
+  showPiece();
+}
+
+function showPiece() {
+  const text = document.getElementById("ticker-text");
+  const piece = tickerPieces[tickerAt];
+  text.textContent = piece;
+  if (tickerPieces.length < 2) return; // one piece: it stays, and nothing runs
+  const words = piece.split(" ").length;
+  tickerTimer = setTimeout(() => {
+    tickerAt = (tickerAt + 1) % tickerPieces.length;
+    showPiece();
+  }, Math.max(5000, words * 450));
+}
+
+// A message as lines that fit `width` in the ticker's font, broken between words.
+function fitPieces(message, node, width) {
+  const style = getComputedStyle(node);
+  const room = 0.97 * (width - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight));
+  const measure = document.createElement("canvas").getContext("2d");
+  measure.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+  const pieces = [];
+  let line = "";
+  for (const word of message.split(/\s+/).filter(Boolean)) {
+    const longer = line ? `${line} ${word}` : word;
+    if (line && measure.measureText(longer).width > room) { pieces.push(line); line = word; }
+    else line = longer;
   }
+  if (line) pieces.push(line);
+  return pieces;
 }
 
 function setBanner(kind, text) {
@@ -230,33 +271,32 @@ function setBanner(kind, text) {
 }
 
 // The site's clock and date, from the appliance's: a TV with a wrong clock still shows it
-// right. It ticks on the compositor; redrawn at midnight and when the offset changes.
+// right. Redrawn as its minute changes, and when a message moves it.
 function siteNow() {
   return new Date(serverMs + (performance.now() - receivedAt) + offsetMinutes * 60000);
 }
 
 function showClock() {
-  const node = document.getElementById("clock");
-  const secondsOfDay = () => {
+  ticking.clock(() => {
     const now = siteNow();
-    return now.getUTCHours() * 3600 + now.getUTCMinutes() * 60 + now.getUTCSeconds()
-      + now.getUTCMilliseconds() / 1000;
-  };
-  rolls.clock(node, secondsOfDay, LANG === "da" ? "." : ":", () => hhmm(siteNow()), () => {
-    const now = siteNow();
-    document.getElementById("date").textContent =
-      `${weekdayName(now.getUTCDay())} ${now.getUTCDate()}.${now.getUTCMonth() + 1}.${now.getUTCFullYear()}`;
+    setText(document.getElementById("clock"), hhmm(now));
+    setText(document.getElementById("date"),
+      `${weekdayName(now.getUTCDay())} ${now.getUTCDate()}.${now.getUTCMonth() + 1}.${now.getUTCFullYear()}`);
+    return now.getUTCSeconds() + now.getUTCMilliseconds() / 1000;
   });
 }
 
 // A time that ticks from its anchor while the numbers are live, else still text.
 function showTime(node, key, ticks) {
   const zero = zeroAt.get(key);
-  if (zero === undefined) { rolls.still(node, "–"); return; }
-  if (!ticks || !connected) { rolls.still(node, fmtDuration((receivedAt - zero) / 1000)); return; }
-  const before = node.dataset.text;
-  rolls.duration(node, zero, fmtDuration);
-  const card = before && before.length !== node.dataset.text.length ? node.closest(".card") : null;
+  if (zero === undefined) ticking.still(node, "–");
+  else if (!ticks || !connected) ticking.still(node, fmtDuration((receivedAt - zero) / 1000));
+  else ticking.duration(node, zero, fmtDuration, refitCard);
+}
+
+// A wait grows a digit at 10 minutes and two at an hour: its card's figures are resized.
+function refitCard(node) {
+  const card = node.closest(".card");
   if (card) fitFigures(card);
 }
 
@@ -344,16 +384,26 @@ function fillQueue(card, queue) {
   setText(forecastLine, forecast ? forecastText(forecast) : "");
   const from = inner.querySelector(".from");
   const parts = queue.waiting_by_municipality || [];
-  from.hidden = !parts.length;
-  from.replaceChildren(...parts.map((part) => {
-    const name = part.name || (part.code === "000" ? T.municipality_unknown : part.code);
-    const item = el("span", "from-item", name + " ");
-    item.append(el("b", "", String(part.waiting)));
-    return item;
-  }));
+  const said = JSON.stringify(parts);
+  if (from.dataset.parts !== said) {
+    from.dataset.parts = said;
+    from.hidden = !parts.length;
+    from.replaceChildren(...parts.map((part) => {
+      const name = part.name || (part.code === "000" ? T.municipality_unknown : part.code);
+      const item = el("span", "from-item", name + " ");
+      item.append(el("b", "", String(part.waiting)));
+      return item;
+    }));
+  }
   const spark = inner.querySelector(".spark");
   if (spark) spark.hidden = queue.stale;
   fitFigures(inner);
+  // Its lines (who is waiting, the forecast) decide the room its figures have: measured
+  // again only when they changed, never for a count (a layout forced per message).
+  const shape = `${queue.stale}|${said}|${!!forecast}`;
+  const reshaped = card.dataset.shape !== shape;
+  card.dataset.shape = shape;
+  return reshaped;
 }
 
 // "Ved lukning 22.00: ca. 4 venter – sidste svar ca. 22.12"
@@ -375,7 +425,7 @@ function figureEms(text) {
 }
 
 function fitFigures(card) {
-  const values = [...card.querySelectorAll(".figure .value")].map((v) => v.dataset.text ?? v.textContent);
+  const values = [...card.querySelectorAll(".figure .value")].map((v) => v.textContent);
   const ems = Math.max(2.5, figureEms(values.join(""))).toFixed(1);
   if (card.style.getPropertyValue("--figure-em") !== ems) card.style.setProperty("--figure-em", ems);
 }
@@ -392,21 +442,30 @@ function agentRow(agent) {
     row.append(el("span", "dot"), el("span", "name"), el("span", "time"), el("span", "state"));
     rows.set(agent.agent, row);
   }
-  if (row._agent !== agent) { row._agent = agent; row._fitted = false; }
+  if (row._agent !== agent) {
+    // Refitted (measured) only when what is written changed, not for a new time.
+    const before = row._agent;
+    if (!before || before.name !== agent.name || before.state !== agent.state
+      || before.reason !== agent.reason) row._fitted = false;
+    row._agent = agent;
+    row._filled = false;
+  }
   return row;
 }
 
 function fillAgent(row) {
   const agent = row._agent;
   row.className = "agent " + agent.state + (agent.scheduled === false ? " off-rota" : "");
+  // null: the phone system's clock could not be believed, so the time is unknown.
+  showTime(row.querySelector(".time"), "a:" + agent.agent, agent.in_state_s !== null);
+  row._filled = true;
+  if (row._fitted) return;
   const name = row.querySelector(".name");
   name.style.fontSize = "";
   name.removeAttribute("title");
   delete name.dataset.full;
   setText(name, agent.name);
   setText(row.querySelector(".state"), T["state_" + agent.state] + (agent.reason ? " – " + agent.reason : ""));
-  // null: the phone system's clock could not be believed, so the time is unknown.
-  showTime(row.querySelector(".time"), "a:" + agent.agent, agent.in_state_s !== null);
   fitAgent(row);
   row._fitted = true;
 }
@@ -424,7 +483,7 @@ function forgetGoneRows() {
 }
 
 // The page of agents shown now; rows that changed are refilled, the rest stay as they are.
-function showAgentsPage(changedIds) {
+function showAgentsPage() {
   const list = document.getElementById("agents");
   const perPage = Number(list.dataset.perPage || 0);
   if (!perPage) { layoutAgents(); return; }
@@ -432,7 +491,7 @@ function showAgentsPage(changedIds) {
   const wanted = board.agents.slice(first, first + perPage).map(agentRow);
   const same = wanted.length === list.children.length && wanted.every((row, i) => list.children[i] === row);
   if (!same) list.replaceChildren(...wanted);
-  for (const row of wanted) if (!row._fitted || (changedIds && changedIds.has(row.dataset.agent))) fillAgent(row);
+  for (const row of wanted) if (!row._fitted || !row._filled) fillAgent(row);
 }
 
 // Today's rota under the agents: who is missing, who is coming, the standby staff, and
@@ -595,7 +654,7 @@ function layoutAgents() {
   list.dataset.perPage = perPage;
   list.replaceChildren();
   for (const row of rows.values()) row._fitted = false; // the rows' size may have changed
-  showAgentsPage(null);
+  showAgentsPage();
 }
 
 // Names whole, or as people shorten them: "Anne-Mette K.", then "Anne-Mette"; never cut.
@@ -671,18 +730,19 @@ function turnAgentsPage() {
   agentPage = (agentPage + 1) % agentPages;
   if (board) {
     setAgentPages(agentPages);
-    showAgentsPage(null);
+    showAgentsPage();
   }
 }
 
-// For tests and kiosks: turn the agents' page now instead of waiting for the timer; and
-// what a node that ticks says at this instant.
-window.wallboard = { turnAgentsPage, textOf: rolls.textOf, number: () => number };
+// For tests and kiosks: turn the agents' page now instead of waiting for the timer; the
+// number of times ticking and timers pending, to see that an idle page is idle.
+window.wallboard = { turnAgentsPage, number: () => number, ticking: ticking.count };
 
 // The space changes with the window, and inside it: a banner comes, the ticker goes.
 new ResizeObserver(() => {
   if (board) { layoutAgents(); layoutQueues(); fitCards(); }
 }).observe(document.getElementById("main"));
+new ResizeObserver(() => { if (board) showTicker(true); }).observe(document.getElementById("ticker"));
 
 
 // Today's curve of waiting callers per queue, from /api/history: fetched when the board
