@@ -28,6 +28,7 @@ from typing import Any
 
 import aiomqtt
 
+from appliance.core.hours import always_open_toml
 from bench.probe import agent_payload, queue_payload
 from bench.suite import PREFIX, TICKS, Appliance, evening, percentile, row, run_peer
 from tests.support.chromium import Page, chromium_page
@@ -126,7 +127,9 @@ async def heap_mb(page: Page) -> float:
     return float(usage["usedSize"]) / 1e6
 
 
-async def heap_growth(page: Page, url: str, broker: Mosquitto, minutes: float) -> tuple[float, float]:
+async def heap_growth(
+    page: Page, url: str, broker: Mosquitto, minutes: float
+) -> tuple[float, float]:
     """The heap at the start, and after `minutes` of 10 msg/s (queues and agents)."""
     await page.goto(url)
     await page.wait_for(f"!!document.querySelector({WAITING})")
@@ -147,8 +150,6 @@ async def heap_growth(page: Page, url: str, broker: Mosquitto, minutes: float) -
 
 
 def config_text(broker: Mosquitto, port: int, state: Path) -> str:
-    from appliance.core.hours import always_open_toml
-
     return f"""
 [site]
 id = "favrskov"

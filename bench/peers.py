@@ -111,7 +111,8 @@ BARE_PAGE = """<!doctype html><meta charset="utf-8"><div id="waiting">–</div><
 const socket = new WebSocket(`ws://${location.host}/ws`);
 socket.onmessage = (event) => {
   const message = JSON.parse(event.data);
-  if (message.waiting !== undefined) document.getElementById("waiting").textContent = message.waiting;
+  const shown = document.getElementById("waiting");
+  if (message.waiting !== undefined) shown.textContent = message.waiting;
 };
 </script>"""
 
