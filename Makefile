@@ -34,11 +34,14 @@ pbx-test: system-deps $(VENV)/.dev
 deb: $(VENV)/.dev
 	$(BIN)/python deb/build.py --arch $(or $(ARCH),arm64)
 
-# Benchmarks print each figure beside a baseline measured in the same run.
+# Benchmarks print each figure beside a baseline measured in the same run (root for the
+# CPU quota; Chromium's JS heap is watched for HEAP_MIN minutes).
 bench: system-deps $(VENV)/.dev
 	$(BIN)/python -m bench.disk_writes
 	$(BIN)/python -m bench.sign_bytes
 	$(BIN)/python -m bench.suite --soak-s $(or $(SOAK_S),600)
+	$(BIN)/python -m bench.scale
+	$(BIN)/python -m bench.browser --heap-min $(or $(HEAP_MIN),30)
 
 # Faults in turn for SOAK_MIN minutes (broker, feed, sign, OLEDs, disk); needs root for the disk.
 soak: system-deps $(VENV)/.dev

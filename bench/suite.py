@@ -1,4 +1,5 @@
-"""`make bench`: the appliance as a process against a real Mosquitto, measured from outside.
+"""`make bench`: the appliance as a process against a real Mosquitto, measured from outside:
+the full appliance, with the LED sign (on a pty) and two desks with their OLEDs.
 
     python -m bench.suite [--soak-s 600] [--json bench/results.json]
 
@@ -75,8 +76,17 @@ agent = "a1"
 button = "GPIO17"
 led = "GPIO27"
 oled = "desk-1"
+[[desks]]
+id = "desk-2"
+agent = "a2"
+button = "GPIO22"
+led = "GPIO23"
+oled = "desk-2"
 [[oled]]
 name = "desk-1"
+driver = "dummy"
+[[oled]]
+name = "desk-2"
 driver = "dummy"
 {always_open_toml()}"""
 

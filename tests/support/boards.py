@@ -31,6 +31,7 @@ from wallboard.view import (
     encode_view,
 )
 from wallboard.web.app import FANOUT, WebDeps, create_app
+from wallboard.web.fanout import BoardFanout
 
 QUEUE_NAMES = (
     "Borgerservice",
@@ -174,6 +175,7 @@ class BoardServer:
     deltas: Latest[bytes]
     url: str
     number: int = 0
+    fanout: BoardFanout | None = None
 
     def show(self, view: BoardView) -> None:
         self.number += 1
@@ -213,6 +215,7 @@ async def board_server(
     fanout = asyncio.create_task(app[FANOUT].run())
     try:
         server.url = f"http://127.0.0.1:{port}/"
+        server.fanout = app[FANOUT]
         yield server
     finally:
         fanout.cancel()

@@ -503,7 +503,7 @@ function shortName(name) { return shortNames(name)[0] || name; }
 function renderRota() {
   const box = document.getElementById("rota");
   if (!board) return;
-  if (!board.rota) { box.hidden = true; box.replaceChildren(); return; }
+  if (!board.rota) { box.hidden = true; box.replaceChildren(); delete box.dataset.said; return; }
   const groups = [
     ["missing", T.rota_missing, board.rota.filter((s) => s.status === "missing").map((s) => s.name)],
     ["expected", T.rota_expected, board.rota.filter((s) => s.status === "expected")
@@ -512,6 +512,12 @@ function renderRota() {
     ["unscheduled", T.rota_unscheduled, board.agents.filter((a) => a.scheduled === false)
       .map((a) => a.name)],
   ];
+  // Scheduled and logged in: how many of the shifts are on now (they are in the list above).
+  const on = board.rota.filter((s) => s.status === "on").length;
+  const title = `${T.rota_title}: ${board.rota.length} · ${on} ${T.rota_on}`;
+  const said = JSON.stringify([title, groups]);
+  if (box.dataset.said === said && !box.hidden) return; // as it stands: left alone
+  box.dataset.said = said;
   const rows = [];
   for (const [kind, label, names] of groups) {
     if (!names.length) continue;
@@ -522,9 +528,6 @@ function renderRota() {
     if (names.length > ROTA_NAMES) row.append(el("span", "rota-name more", `+${names.length - ROTA_NAMES}`));
     rows.push(row);
   }
-  // Scheduled and logged in: how many of the shifts are on now (they are in the list above).
-  const on = board.rota.filter((s) => s.status === "on").length;
-  const title = `${T.rota_title}: ${board.rota.length} · ${on} ${T.rota_on}`;
   box.replaceChildren(el("div", "rota-title", title), ...rows);
   box.hidden = false;
 }
