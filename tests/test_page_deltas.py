@@ -87,7 +87,7 @@ async def test_an_idle_page_runs_nothing() -> None:
         queues=[
             msgspec.structs.replace(q, waiting=0, longest_wait_s=0, level="ok")
             for q in board(2, 0).queues
-        ],  # fmt: skip
+        ],
     )
     async with board_server(quiet) as server, chromium_page() as page:
         await page.goto(server.url)

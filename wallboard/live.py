@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import NoReturn
 
 from appliance.core.board import Board, seconds_to_next_change
@@ -45,6 +46,7 @@ class ViewPublisher:
         self._rendered = boards.version  # the board version the stream has
         self._next_render_at = 0.0  # loop time before which steps are coalesced
         self._deadline_moved = True  # a change other than an agent's may move the deadline
+        self._sent_at = 0.0  # loop time of the last delta: the keepalive counts from it
 
     def view(self) -> BoardView:
         """The whole board now, worked out afresh (every time as of this instant)."""
@@ -58,7 +60,11 @@ class ViewPublisher:
 
     def snapshot(self) -> bytes:
         """The whole board for a socket that joins or catches up, numbered as the stream
-        stands; the deltas that follow apply to it."""
+        stands; the deltas that follow apply to it. Boards not stepped yet (coalesced)
+        are stepped first: a snapshot newer than the stream could be contradicted by
+        nothing (a count back where the stream last had it, an agent come and gone)."""
+        if self._boards.version != self._rendered:
+            self._publish()
         return encode(Snapshot(self._stream.number, self.view()))
 
     def _step(self, keepalive: bool) -> bytes | None:
@@ -75,6 +81,7 @@ class ViewPublisher:
         self._rendered = self._boards.version
         delta = self._step(keepalive)
         if delta is not None:
+            self._sent_at = started
             self.deltas.publish(delta)  # first: the wallboard's sockets, in this turn
             assert self._stream.model is not None
             self.models.publish(self._stream.model)
@@ -93,28 +100,35 @@ class ViewPublisher:
 
     async def run(self) -> NoReturn:
         loop = asyncio.get_running_loop()
-        deadline_at = loop.time()
+        self._sent_at = loop.time()
+        change_at: float | None = None  # loop time the board next reads differently
         with self._boards.subscribed(self._board_changed):
             while True:
-                if self._deadline_moved or loop.time() >= deadline_at:
+                if change_at is not None and loop.time() >= change_at:
+                    # A deadline passed (while waiting, coalescing or stepping): the
+                    # untouched queues, the ticker and the rota are looked at again.
+                    self._touches.everything = True
+                    await asyncio.sleep(max(0.0, self._next_render_at - loop.time()))
+                    self._publish(keepalive=True)
+                    change_at = None
+                if change_at is None or self._deadline_moved:
                     # An agent's message moves no deadline (but the last message's, which
                     # only comes later): the queues are not looked through again for it.
                     self._deadline_moved = False
-                    board = self._boards.value
-                    now = self._clock.monotonic()
-                    delay = seconds_to_next_change(board, now, self._clock.now())
-                    delay = self._keepalive if delay is None else min(delay, self._keepalive)
-                    deadline_at = loop.time() + delay
+                    delay = seconds_to_next_change(
+                        self._boards.value, self._clock.monotonic(), self._clock.now()
+                    )
+                    change_at = loop.time() + (math.inf if delay is None else delay)
                 try:
-                    async with asyncio.timeout_at(deadline_at):
+                    async with asyncio.timeout_at(min(change_at, self._sent_at + self._keepalive)):
                         await self._boards.wait_newer(self._rendered)
-                    due = False
                 except TimeoutError:
-                    due = True  # a deadline (or the keepalive): step even if nothing changed
-                    self._touches.everything = True
-                    self._deadline_moved = True
-                if not due and self._boards.version == self._rendered:
+                    if loop.time() < change_at:  # the keepalive: silence is a lost appliance
+                        self._touches.everything = True
+                        self._publish(keepalive=True)
+                    continue  # (a deadline: at the top)
+                if self._boards.version == self._rendered:
                     continue  # stepped in its own turn; the next deadline may have moved
                 await asyncio.sleep(max(0.0, self._next_render_at - loop.time()))
-                if due or self._boards.version != self._rendered:
-                    self._publish(keepalive=due)
+                if self._boards.version != self._rendered:
+                    self._publish()

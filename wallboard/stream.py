@@ -27,6 +27,7 @@ from msgspec import UNSET, UnsetType
 
 from appliance.core.board import AgentEntry, Board, longest_wait_s, on_duty, shown_queues
 from appliance.core.hours import HoursState, Schedule, hours_state
+from appliance.core.staffing import CLOSING_FORECAST_S
 from wallboard.view import (
     AgentView,
     BoardView,
@@ -120,7 +121,8 @@ def _news(sent: _Sent | None, view: QueueView | AgentView, started: float | None
 
 
 def _forecast_step(moment: Moment | None) -> int | None:
-    if moment is None or moment.closes_in is None:
+    """The closing forecast's 10-second step, in the half hour it is shown."""
+    if moment is None or moment.closes_in is None or moment.closes_in > CLOSING_FORECAST_S:
         return None
     return int(moment.closes_in // 10)
 

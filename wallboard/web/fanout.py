@@ -67,9 +67,12 @@ class BoardFanout:
         follower = _Follower(transport, asyncio.Event())
         try:
             while True:
-                version, body = self._deltas.version, self._snapshot()
+                body = self._snapshot()  # (it may step the stream: read the version after)
+                version = self._deltas.version
                 self.snapshots += 1
-                await socket.send_frame(body, WSMsgType.TEXT)  # waits while backed up
+                # Waits only once aiohttp's own buffer is full: a client backed up less
+                # than that gets a newer snapshot at once, a few at most.
+                await socket.send_frame(body, WSMsgType.TEXT)
                 if self._deltas.version == version and not _backed_up(transport):
                     follower.behind.clear()
                     self._live[socket] = follower

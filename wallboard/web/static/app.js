@@ -80,7 +80,8 @@ function agentIndex(list, agent) { // the first index whose agent does not come 
 }
 function removeAgent(list, agent) {
   const at = agentIndex(list, agent);
-  list.splice(list[at] === agent ? at : list.indexOf(agent), 1);
+  const found = list[at] === agent ? at : list.indexOf(agent);
+  if (found >= 0) list.splice(found, 1);
 }
 
 const agentsById = new Map();
@@ -490,7 +491,12 @@ function showAgentsPage() {
   const first = agentPage * perPage;
   const wanted = board.agents.slice(first, first + perPage).map(agentRow);
   const same = wanted.length === list.children.length && wanted.every((row, i) => list.children[i] === row);
-  if (!same) list.replaceChildren(...wanted);
+  if (!same) {
+    // A row that leaves the page stops ticking; it is filled again when it comes back.
+    const staying = new Set(wanted);
+    for (const row of list.children) if (!staying.has(row)) row._filled = false;
+    list.replaceChildren(...wanted);
+  }
   for (const row of wanted) if (!row._fitted || !row._filled) fillAgent(row);
 }
 
@@ -536,9 +542,9 @@ function renderRota() {
 function renderFootnote() {
   const first = board.queues.find((q) => q.today && q.today.sl_formula);
   const note = document.getElementById("footnote");
-  if (!first) { note.textContent = ""; return; }
+  if (!first) { setText(note, ""); return; }
   const seconds = first.today.sl_threshold_s === null ? "–" : fmtNumber(first.today.sl_threshold_s, 0);
-  note.textContent = "* " + T["sl_formula_" + first.today.sl_formula].replaceAll("{s}", seconds);
+  setText(note, "* " + T["sl_formula_" + first.today.sl_formula].replaceAll("{s}", seconds));
 }
 
 // A card with more lines than usual (who is waiting, the closing forecast) has less room

@@ -35,7 +35,8 @@ const ticking = (() => {
     node._format = format;
     node._grew = grew;
     shown.add(node);
-    node.textContent = format(Math.max(0, (performance.now() - zeroAt) / 1000));
+    const text = format(Math.max(0, (performance.now() - zeroAt) / 1000));
+    if (node.textContent !== text) node.textContent = text;
     if (timer === null) timer = setInterval(tick, 1000);
   }
 
