@@ -99,3 +99,22 @@ async def test_an_idle_page_runs_nothing() -> None:
         await page.wait_for("window.wallboard.ticking() === 5")
         assert await page.evaluate("document.getAnimations().length") == 0
         assert page.exceptions == []
+
+
+async def test_queues_that_come_and_go_are_laid_out_as_a_fresh_page_would() -> None:
+    """The same agents, more queues: the grid of cards is chosen again (as on a load)."""
+    columns = "document.getElementById('queues').style.getPropertyValue('--columns')"
+    async with board_server(board(1, 4)) as server, chromium_page() as page:
+        await page.goto(server.url)
+        await page.wait_for("document.querySelectorAll('.queue').length === 1")
+        for queues in (4, 6, 2):
+            view = msgspec.structs.replace(board(queues, 4), agents=board(1, 4).agents)
+            server.show(view)
+            await page.wait_for(f"document.querySelectorAll('.queue').length === {queues}")
+            await page.settle()
+            after_delta = await page.evaluate(columns)
+            await page.goto(server.url)  # the same board, loaded afresh
+            await page.wait_for(f"document.querySelectorAll('.queue').length === {queues}")
+            await page.settle()
+            assert after_delta == await page.evaluate(columns), queues
+        assert page.exceptions == []

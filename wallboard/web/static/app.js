@@ -113,7 +113,7 @@ function applyDelta(delta) {
     if (key in delta) { board[key] = delta[key]; changed.header = true; }
   }
   board.generated_at = delta.generated_at;
-  if (delta.ticker) board.ticker = delta.ticker;
+  if ("ticker" in delta) board.ticker = delta.ticker;
   if ("rota" in delta) board.rota = delta.rota;
   const byId = new Map(board.queues.map((q) => [q.queue, q]));
   for (const queue of delta.queues || []) {
@@ -185,11 +185,14 @@ function update(changed) {
   if (all || changed.order || changed.queues.size) renderFootnote();
   if (all || changed.count) {
     document.getElementById("agents-title").textContent = `${T.agents_title} (${board.agents.length})`;
-    layoutAgents();
-    if (all || changed.order) layoutQueues();
+    layoutAgents(); // first: it may widen the agents' panel
   } else if (changed.agents.size) showAgentsPage();
+  const regridded = (all || changed.order || changed.count) && layoutQueues();
   if (all || changed.rota || changed.agents.size || changed.count) renderRota();
-  for (const card of reshaped) { fitMunicipalities(card); fitCardHeight(card); }
+  for (const card of regridded ? document.querySelectorAll("#queues .queue") : reshaped) {
+    fitMunicipalities(card);
+    fitCardHeight(card);
+  }
   if (all || changed.ticker) showTicker();
   if (all || changed.order) drawCurves();
   if (cards.length) curvesWanted();
@@ -602,7 +605,7 @@ function layoutQueues() {
   const queues = document.getElementById("queues");
   const n = Math.max(1, board.queues.length);
   const width = queues.clientWidth, height = queues.clientHeight;
-  if (!width || !height) return; // not laid out yet: the resize observer comes back
+  if (!width || !height) return false; // not laid out yet: the resize observer comes back
   // Sized for two-digit figures ("12", "12:34"), whatever they say now: the grid must not
   // flip between layouts as a queue empties and fills.
   const ems = figureEms("1212:34");
@@ -619,7 +622,10 @@ function layoutQueues() {
   const near = options.filter((o) => (o.full && o.size >= 0.88 * biggest)
     || (o.size === biggest && o.size > 1.05 * bestFull)); // an empty cell only for much more
   near.sort((a, b) => a.stretch - b.stretch);
-  queues.style.setProperty("--columns", near[0].columns);
+  const columns = String(near[0].columns);
+  if (queues.style.getPropertyValue("--columns") === columns) return false;
+  queues.style.setProperty("--columns", columns);
+  return true; // the cards have another size: their lines are fitted again
 }
 
 // Agents: all of them at the largest size and fewest columns that hold everyone; if even
