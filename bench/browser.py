@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -28,9 +27,9 @@ from typing import Any
 
 import aiomqtt
 
-from appliance.core.hours import always_open_toml
 from bench.probe import agent_payload, queue_payload
-from bench.suite import PREFIX, TICKS, Appliance, evening, percentile, row, run_peer
+from bench.scale import config_text
+from bench.suite import PREFIX, TICKS, Appliance, evening, percentile, print_table, row, run_peer
 from tests.support.chromium import Page, chromium_page
 from tests.support.mosquitto import Mosquitto, free_port
 
@@ -149,27 +148,13 @@ async def heap_growth(
     return start, await heap_mb(page)
 
 
-def config_text(broker: Mosquitto, port: int, state: Path) -> str:
-    return f"""
-[site]
-id = "favrskov"
-name = "Favrskov"
-[mqtt]
-url = "{broker.url}"
-[web]
-listen = "127.0.0.1:{port}"
-[history]
-state_dir = "{state}"
-{always_open_toml()}"""
-
-
 async def run(heap_min: float, out: Path) -> list[list[str]]:
     work = Path(tempfile.mkdtemp(prefix="hotline-browser-"))
     broker = Mosquitto(work / "broker", extra_config="max_queued_messages 0\n")
     broker.start()
     port, relay_port = free_port(), free_port()
     config = work / "hotline.toml"
-    config.write_text(config_text(broker, port, work))
+    config.write_text(config_text(broker, port, work, site="favrskov"))
     results: dict[str, Any] = {}
     rows: list[list[str]] = []
     await evening(broker)
@@ -252,13 +237,7 @@ def main() -> None:
     parser.add_argument("--heap-min", type=float, default=30.0)
     parser.add_argument("--json", type=Path, default=Path("bench/browser.json"))
     args = parser.parse_args()
-    os.environ.setdefault("MALLOC_ARENA_MAX", "2")
-    rows = asyncio.run(run(args.heap_min, args.json))
-    header = ["benchmark", "figure", "baseline", "target", ""]
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(5)]
-    for line in [header, ["-" * w for w in widths], *rows]:
-        print(" | ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)))
-    print(f"(written to {args.json})")
+    print_table(asyncio.run(run(args.heap_min, args.json)), args.json)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ from bench.suite import (
     evening,
     ingest,
     percentile,
+    print_table,
     probe,
     row,
 )
@@ -48,12 +49,12 @@ BIG_QUEUES, BIG_AGENTS = 40, 2000
 STATES = ("available", "busy", "busy", "wrap_up", "paused")
 
 
-def config_text(broker: Mosquitto, port: int, state: Path) -> str:
-    """Every queue shown, and every agent in one: the national board on one TV."""
+def config_text(broker: Mosquitto, port: int, state: Path, site: str = "aarhus") -> str:
+    """Every queue shown, every agent in one, no sign or desks: the board on one TV."""
     return f"""
 [site]
-id = "aarhus"
-name = "Aarhus"
+id = "{site}"
+name = "{site.capitalize()}"
 [mqtt]
 url = "{broker.url}"
 [web]
@@ -256,12 +257,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--json", type=Path, default=Path("bench/scale.json"))
     args = parser.parse_args()
-    rows = asyncio.run(run(args.json))
-    header = ["benchmark", "figure", "baseline", "target", ""]
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(5)]
-    for line in [header, ["-" * w for w in widths], *rows]:
-        print(" | ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)))
-    print(f"(written to {args.json})")
+    print_table(asyncio.run(run(args.json)), args.json)
 
 
 if __name__ == "__main__":

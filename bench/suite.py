@@ -364,6 +364,14 @@ def row(name: str, figure: str, baseline: str, target: str, ok: bool | None) -> 
     return [name, figure, baseline, target, "" if ok is None else ("ok" if ok else "MISSED")]
 
 
+def print_table(rows: list[list[str]], written: Path) -> None:
+    header = ["benchmark", "figure", "baseline", "target", ""]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(5)]
+    for line in [header, ["-" * w for w in widths], *rows]:
+        print(" | ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)))
+    print(f"(written to {written})")
+
+
 async def run(soak_s: float, out: Path) -> list[list[str]]:
     work = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
     broker = Mosquitto(work / "broker", extra_config="max_queued_messages 0\n")
@@ -555,12 +563,7 @@ def main() -> None:
     parser.add_argument("--soak-s", type=float, default=600.0)
     parser.add_argument("--json", type=Path, default=Path("bench/results.json"))
     args = parser.parse_args()
-    rows = asyncio.run(run(args.soak_s, args.json))
-    header = ["benchmark", "figure", "baseline", "target", ""]
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(5)]
-    for line in [header, ["-" * w for w in widths], *rows]:
-        print(" | ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)))
-    print(f"(written to {args.json})")
+    print_table(asyncio.run(run(args.soak_s, args.json)), args.json)
 
 
 if __name__ == "__main__":
