@@ -163,22 +163,20 @@ class BoardStream:
         `keepalive` is due); `model` is updated either way."""
         moment = Moment.of(board, now, wall_now, self._hours(board, wall_now))
         before = self._moment
-        full = (
-            touches.everything
-            or before is None
-            or board.rules is not self._rules
-            or moment.feed_live != before.feed_live
-            or moment.rota_known != before.rota_known
-            or moment.covered != before.covered
-            or moment.is_open != before.is_open
-            or moment.local_now.date() != before.local_now.date()
-        )
         # What an agent's view says besides its own state: whether a shift covers it.
         rescheduled = (
             before is None
             or board.rules is not self._rules
             or moment.rota_known != before.rota_known
             or moment.covered != before.covered
+        )
+        full = (
+            rescheduled
+            or before is None  # (implied: said again for the type checker)
+            or touches.everything
+            or moment.feed_live != before.feed_live
+            or moment.is_open != before.is_open
+            or moment.local_now.date() != before.local_now.date()
         )
         self._moment, self._rules = moment, board.rules
         changes: dict[str, Any] = {}
@@ -322,11 +320,15 @@ class BoardStream:
         del self._agents[agent]
 
 
+# The parts a delta carries whole when they change.
+_WHOLE = ("feed", "open", "next_open", "ticker", "rota")
+
+
 def view_delta(before: BoardView, after: BoardView, number: int) -> Delta:
     """The delta between two whole views, by comparing them (for servers that are handed
     views rather than boards: the tests' and the screenshots')."""
     changes: dict[str, Any] = {}
-    for name in ("feed", "open", "next_open", "ticker", "rota"):
+    for name in _WHOLE:
         if getattr(before, name) != getattr(after, name):
             changes[name] = getattr(after, name)
     old_queues = {queue.queue: queue for queue in before.queues}
@@ -348,7 +350,7 @@ def view_delta(before: BoardView, after: BoardView, number: int) -> Delta:
 def apply_delta(view: BoardView, delta: Delta) -> BoardView:
     """What a page makes of `delta` on `view` (the page's own is in static/app.js)."""
     changes: dict[str, Any] = {"generated_at": delta.generated_at}
-    for name in ("feed", "open", "next_open", "ticker", "rota"):
+    for name in _WHOLE:
         if getattr(delta, name) is not UNSET:
             changes[name] = getattr(delta, name)
     queues = {queue.queue: queue for queue in view.queues}

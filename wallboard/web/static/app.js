@@ -147,8 +147,9 @@ function applyDelta(delta) {
 
 function onMessage(message) {
   receivedAt = performance.now();
-  serverMs = Date.parse(message.type === "board" ? message.board.generated_at : message.generated_at);
-  const offset = parseOffset(message.type === "board" ? message.board.generated_at : message.generated_at);
+  const stamp = message.type === "board" ? message.board.generated_at : message.generated_at;
+  serverMs = Date.parse(stamp);
+  const offset = parseOffset(stamp);
   const moved = offset !== offsetMinutes;
   offsetMinutes = offset;
   watchQuiet();
@@ -441,9 +442,8 @@ const rows = new Map(); // agent id → its row (kept while the agent is on the 
 function agentRow(agent) {
   let row = rows.get(agent.agent);
   if (!row) {
-    row = el("li", "agent");
+    row = newAgentRow("agent");
     row.dataset.agent = agent.agent;
-    row.append(el("span", "dot"), el("span", "name"), el("span", "time"), el("span", "state"));
     rows.set(agent.agent, row);
   }
   if (row._agent !== agent) {
@@ -474,12 +474,16 @@ function fillAgent(row) {
   row._fitted = true;
 }
 
+function newAgentRow(className, name, time, state) {
+  const row = el("li", className);
+  row.append(el("span", "dot"), el("span", "name", name), el("span", "time", time),
+    el("span", "state", state));
+  return row;
+}
+
 // A probe row for measuring, never shown.
 function renderAgent(agent) {
-  const row = el("li", "agent " + agent.state);
-  row.append(el("span", "dot"), el("span", "name", agent.name), el("span", "time", "0:00"),
-    el("span", "state", T["state_" + agent.state]));
-  return row;
+  return newAgentRow("agent " + agent.state, agent.name, "0:00", T["state_" + agent.state]);
 }
 
 function forgetGoneRows() {
