@@ -172,13 +172,15 @@ async def test_nothing_is_redrawn_when_nothing_changes(
     await desk.shows(top="0 venter", middle="LEDIG", light="green")
     # Two things change the picture on their own: the clock's minute, and the pixel shift
     # against burn-in (every oled_shift_every_s of the monotonic clock). Not within 15 s
-    # (a loaded machine may take a while over the steps below).
+    # (a loaded machine may take a while over the steps below), and not within 2 s after
+    # either: the frame for a minute or a shift that has just begun may not be drawn yet.
     shift_every = desk.app.config.desk_settings.oled_shift_every_s
-    await until(
-        lambda: datetime.now(UTC).second < 45 and shift_every - time.monotonic() % shift_every > 15,
-        timeout=40,
-        what="fifteen quiet seconds",
-    )
+
+    def quiet() -> bool:
+        into_shift = time.monotonic() % shift_every
+        return 2 <= datetime.now(UTC).second < 45 and 2 <= into_shift < shift_every - 15
+
+    await until(quiet, timeout=40, what="fifteen quiet seconds")
     frames = (await desk.read())["screen"]["frames"]
     toggles = len(desk.pins.pin(LED).states)
     await publisher.publish(topics.queue("erhverv"), payloads.queue("erhverv"), qos=1)
