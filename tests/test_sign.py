@@ -5,16 +5,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import termios
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import aiomqtt
 import msgspec
+import pytest
+import serial
 from PIL import Image
 
 from appliance.core.config import SignConfig
 from appliance.core.contract import Topics
+from appliance.drivers.serial_sign import SignLine, SignLineError
 from appliance.programs.service import Appliance
 from appliance.programs.sign_emulator import PtySign, SignEmulator
 from tests.conftest import make_config, running
@@ -179,11 +183,24 @@ async def test_sign_end_to_end_survives_unplug_and_replug(
         replugged = SignEmulator()
         pty = PtySign(replugged, link)
         serving = asyncio.create_task(pty.serve())
-        await wait_for_screen(replugged, "VENTER 5", timeout=15)
+        try:
+            await wait_for_screen(replugged, "VENTER 5", timeout=15)
+        except AssertionError as failure:  # what the displays' model said (a rare failure)
+            model = app.views.models.value
+            queues = [(q.queue, q.waiting, q.stale) for q in model.queues]
+            raise AssertionError(f"{failure}; model: {model.feed}, {queues}") from None
         assert replugged.memory.configured  # memory configured and layout written anew
         assert app.outputs.states["sign"][0] is True
     serving.cancel()
     pty.close()
+
+
+async def test_a_port_that_vanishes_while_being_set_up_is_a_sign_line_error() -> None:
+    def opener(url: str, **settings: Any) -> serial.SerialBase:
+        raise termios.error(22, "Invalid argument")  # pyserial's tcsetattr on a dying pty
+
+    with pytest.raises(SignLineError, match=r"/dev/wallboard: .*Invalid argument"):
+        await SignLine.open(SignConfig(port="/dev/wallboard"), opener)
 
 
 def _open_hours() -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import termios
 from collections.abc import Callable
 
 import serial
@@ -48,7 +49,9 @@ class SignLine:
     async def open(cls, config: SignConfig, opener: Opener = serial_for_url) -> SignLine:
         try:
             return cls(await asyncio.to_thread(open_port, config, opener), config.port)
-        except (serial.SerialException, OSError, ValueError) as error:
+        # termios.error is no OSError: a port that vanishes while pyserial sets it up
+        # (an adapter unplugged again, a pty being replaced) raises it from tcsetattr.
+        except (serial.SerialException, OSError, ValueError, termios.error) as error:
             raise SignLineError(f"{config.port}: {error}") from error
 
     async def write(self, data: bytes) -> None:
