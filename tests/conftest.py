@@ -65,6 +65,7 @@ def make_config(
     **mqtt: Any,
 ) -> Config:
     """A config for one test; history goes to a fresh directory unless `history` says more."""
+    url = json.dumps(mqtt.pop("url", broker_url))  # a list: brokers in turn
     mqtt_lines = "".join(f"{key} = {json.dumps(value)}\n" for key, value in mqtt.items())
     if "listen" not in web:
         web = f'listen = "127.0.0.1:0"\n{web}'
@@ -78,7 +79,7 @@ name = "Favrskov Borgerservice"
 appliance = "test"
 
 [mqtt]
-url = "{broker_url}"
+url = {url}
 prefix = "{topics.prefix}"
 {mqtt_lines}
 [web]

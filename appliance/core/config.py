@@ -45,7 +45,8 @@ class SiteConfig(Section, frozen=True, kw_only=True):
 
 
 class MqttConfig(Section, frozen=True, kw_only=True):
-    url: str = "mqtt://localhost:1883"
+    # One broker, or several tried in order: the first is home, the others stand in for it.
+    url: str | tuple[str, ...] = "mqtt://localhost:1883"
     prefix: str = DEFAULT_PREFIX
     username: str = ""
     password_file: str = ""
@@ -57,19 +58,37 @@ class MqttConfig(Section, frozen=True, kw_only=True):
     connect_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=120)] = 10.0
     stale_after_s: PositiveSeconds = 90.0
     health_interval_s: PositiveSeconds = 60.0
+    # On a stand-in broker, how often the first is tried again (and gone back to).
+    failback_every_s: Annotated[float, msgspec.Meta(ge=1, le=3600)] = 30.0
 
     @property
+    def urls(self) -> tuple[str, ...]:
+        return (self.url,) if isinstance(self.url, str) else self.url
+
+    def on(self, url: str) -> MqttConfig:
+        """This config with `url` as its only broker."""
+        return msgspec.structs.replace(self, url=url)
+
+    # Of the first broker (the only one, mostly): the one-shot tools connect to it.
+    @property
     def host(self) -> str:
-        return urlsplit(self.url).hostname or "localhost"
+        return urlsplit(self.urls[0]).hostname or "localhost"
 
     @property
     def port(self) -> int:
-        parts = urlsplit(self.url)
+        parts = urlsplit(self.urls[0])
         return parts.port or (8883 if parts.scheme == "mqtts" else 1883)
 
     @property
     def tls(self) -> bool:
-        return urlsplit(self.url).scheme == "mqtts"
+        return urlsplit(self.urls[0]).scheme == "mqtts"
+
+
+def broker_name(url: str) -> str:
+    """A broker's URL as said on /healthz and in logs: scheme, host and port, no user."""
+    parts = urlsplit(url)
+    port = parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+    return f"{parts.scheme}://{parts.hostname}:{port}"
 
 
 class QueuesConfig(Section, frozen=True, kw_only=True):
@@ -319,15 +338,20 @@ def _check_consistency(config: Config) -> list[str]:
         (f"alarms.queues.{queue}", config.alarms.for_queue(queue)) for queue in config.alarms.queues
     ]:
         errors += _alarm_order(where, alarms)
-    url = urlsplit(config.mqtt.url)
-    if url.scheme not in ("mqtt", "mqtts") or not url.hostname:
-        errors.append("mqtt.url: expected mqtt://host[:port] or mqtts://host[:port]")
-    if url.password:
-        errors.append("mqtt.url: put the password in mqtt.password_file, not in the URL")
-    try:
-        url.port  # noqa: B018 - raises on a port out of range
-    except ValueError as error:
-        errors.append(f"mqtt.url: {error}")
+    urls = config.mqtt.urls
+    if not urls:
+        errors.append("mqtt.url: give at least one broker")
+    for index, text in enumerate(urls):
+        key = "mqtt.url" if isinstance(config.mqtt.url, str) else f"mqtt.url[{index}]"
+        url = urlsplit(text)
+        if url.scheme not in ("mqtt", "mqtts") or not url.hostname:
+            errors.append(f"{key}: expected mqtt://host[:port] or mqtts://host[:port]")
+        if url.password:
+            errors.append(f"{key}: put the password in mqtt.password_file, not in the URL")
+        try:
+            url.port  # noqa: B018 - raises on a port out of range
+        except ValueError as error:
+            errors.append(f"{key}: {error}")
     prefix = config.mqtt.prefix
     if not prefix or prefix.startswith("/") or prefix.endswith("/") or set("#+") & set(prefix):
         errors.append("mqtt.prefix: no wildcards and no leading or trailing '/'")
@@ -458,7 +482,11 @@ def read_secret(path: str) -> str | None:
 def redacted(config: Config) -> dict[str, Any]:
     """The config as a dict that is safe to log: file paths only, never file contents."""
     data: dict[str, Any] = msgspec.to_builtins(config)
-    url = urlsplit(config.mqtt.url)
-    if url.username:
-        data["mqtt"]["url"] = url._replace(netloc=f"***@{url.hostname}:{url.port}").geturl()
+    urls = [_without_user(url) for url in config.mqtt.urls]
+    data["mqtt"]["url"] = urls[0] if isinstance(config.mqtt.url, str) else urls
     return data
+
+
+def _without_user(text: str) -> str:
+    url = urlsplit(text)
+    return url._replace(netloc=f"***@{url.hostname}:{url.port}").geturl() if url.username else text

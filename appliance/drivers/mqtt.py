@@ -4,6 +4,12 @@
 availability (retained `online`, `offline` as last will and on clean shutdown),
 subscribes, hands each message to `on_message`, and on any failure waits a jittered,
 capped, exponentially growing delay before it tries again.
+
+With several brokers (`[mqtt] url` a list) a failure moves on to the next at once, and
+the delay comes after a whole round has failed. On a stand-in broker the first is tried
+every `failback_every_s`; once it answers (and holds `home_check`, a retained topic: a
+broker that restarted empty holds nothing until its bridge has brought the state back),
+the link goes back to it.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from appliance.core.config import MqttConfig, read_secret
+from appliance.core.config import MqttConfig, broker_name, read_secret
 from appliance.core.errors import NotConnectedError, PublishRefusedError
 from appliance.drivers import _mqtt_internals as internals
 from appliance.drivers._mqtt_internals import HookedClient, MessageHandler
@@ -97,6 +103,15 @@ def describe_error(error: BaseException) -> str:
     return str(root) or type(root).__name__
 
 
+class _HomeIsBack(Exception):  # noqa: N818 - not an error: the first broker answers again
+    """Ends a session on a stand-in broker."""
+
+
+async def _drain(client: HookedClient) -> None:
+    async for _ in client.messages:  # returns when the connection ends
+        pass  # messages were handled as they arrived (HookedClient._on_message)
+
+
 class MqttLink:
     def __init__(
         self,
@@ -111,6 +126,7 @@ class MqttLink:
         is_available: Callable[[], bool] = lambda: True,
         backoff: Backoff | None = None,
         session_expiry_s: int = 0,
+        home_check: str | None = None,
     ) -> None:
         self._config = config
         self._client_id = client_id
@@ -126,6 +142,9 @@ class MqttLink:
         # away (for the phone-system side, so requests made meanwhile are not lost).
         self._session_expiry = session_expiry_s
         self._client: HookedClient | None = None
+        self._brokers = config.urls
+        self._on = 0  # the broker tried or connected to now, by its place in the list
+        self._home_check = home_check
         self._ready = asyncio.Event()
         self.last_error = "not connected yet"
         # "" while connected, else why not: for health, and for whoever must wait on it.
@@ -134,6 +153,15 @@ class MqttLink:
     @property
     def connected(self) -> bool:
         return self._client is not None
+
+    @property
+    def broker(self) -> str:
+        """The broker connected to (or being tried), as said on /healthz."""
+        return broker_name(self._brokers[self._on])
+
+    @property
+    def on_stand_in(self) -> bool:
+        return self._on > 0
 
     @property
     def subscribed(self) -> bool:
@@ -161,9 +189,10 @@ class MqttLink:
             persistent = {"clean_start": False, "properties": connect}
         elif self._session_expiry:
             persistent = {"clean_session": False}
+        broker = self._config.on(self._brokers[self._on])
         return HookedClient(
-            self._config.host,
-            self._config.port,
+            broker.host,
+            broker.port,
             username=self._config.username or None,
             password=read_secret(self._config.password_file),
             identifier=self._client_id,
@@ -171,7 +200,7 @@ class MqttLink:
             will=will,
             keepalive=self._config.keepalive_s,
             timeout=self._timeout,
-            tls_context=_tls_context(self._config),
+            tls_context=_tls_context(broker),
             handler=self._on_message,
             retained_handler=self._on_retained,
             **persistent,
@@ -183,13 +212,21 @@ class MqttLink:
         while True:
             try:
                 await self._session()
+            except _HomeIsBack:
+                log.info("%s answers again: going back to it", broker_name(self._brokers[0]))
+                self._on = 0
+                continue
             except (aiomqtt.MqttError, OSError, ssl.SSLError) as error:
                 if task is not None and task.cancelling():
                     # A failed disconnect while shutting down must not swallow the shutdown.
                     raise asyncio.CancelledError from error
-                self._went_down(describe_error(error))
+                why = describe_error(error)
+                self._went_down(f"{self.broker}: {why}" if len(self._brokers) > 1 else why)
+            self._on = (self._on + 1) % len(self._brokers)
+            if self._on > 0:
+                continue  # the next broker at once; the delay is for a whole round
             delay = self._backoff.next_delay()
-            log.info("reconnecting to %s in %.1f s", self._config.host, delay)
+            log.info("reconnecting to %s in %.1f s", self.broker, delay)
             await asyncio.sleep(delay)
 
     async def _session(self) -> None:
@@ -204,13 +241,16 @@ class MqttLink:
                 if self._subscriptions:
                     await client.subscribe([(topic, 1) for topic in self._subscriptions])
                 _honour_cancellation()
-                log.info("connected to %s:%d", self._config.host, self._config.port)
+                if self.on_stand_in:
+                    log.warning("connected to %s, standing in for %s", self.broker,
+                                broker_name(self._brokers[0]))  # fmt: skip
+                else:
+                    log.info("connected to %s", self.broker)
                 self._backoff.reset()
                 self.last_error = ""
                 self.status.publish("")
                 self._ready.set()
-                async for _ in client.messages:  # returns when the connection ends
-                    pass  # messages were handled as they arrived (HookedClient._on_message)
+                await self._until_closed_or_home(client)
             except asyncio.CancelledError:
                 await self._say_goodbye(client)
                 client.timeout = 2.0  # bounds the wait for the broker's goodbye on exit
@@ -219,6 +259,63 @@ class MqttLink:
                 self._client = None
                 self._ready.clear()
         raise aiomqtt.MqttError("connection closed")
+
+    async def _until_closed_or_home(self, client: HookedClient) -> None:
+        """Until the connection ends; on a stand-in, or until the first broker answers."""
+        if not self.on_stand_in:
+            await _drain(client)
+            return
+        draining = asyncio.ensure_future(_drain(client))
+        probing = asyncio.ensure_future(self._home_answers())
+        try:
+            await asyncio.wait({draining, probing}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for part in (draining, probing):
+                part.cancel()
+            await asyncio.gather(draining, probing, return_exceptions=True)
+        if probing.done() and not probing.cancelled() and probing.exception() is None:
+            # Left without a goodbye: `offline` here would reach the first broker too
+            # where the brokers are bridged, after this link's `online` there.
+            raise _HomeIsBack
+        if not draining.cancelled():
+            draining.result()  # how the connection ended, if it raised
+
+    async def _home_answers(self) -> None:
+        """Returns once the first broker takes a login and holds the home check's retained
+        message (tried every failback_every_s)."""
+        home = self._config.on(self._brokers[0])
+        while True:
+            await asyncio.sleep(self._config.failback_every_s)
+            try:
+                whole = await self._home_is_whole(home)
+            except (aiomqtt.MqttError, OSError, ssl.SSLError) as error:
+                log.debug("%s still away: %s", broker_name(home.urls[0]), describe_error(error))
+                continue
+            _honour_cancellation()
+            if whole:
+                return
+            log.debug("%s answers but holds no %s yet", broker_name(home.urls[0]), self._home_check)
+
+    async def _home_is_whole(self, home: MqttConfig) -> bool:
+        async with aiomqtt.Client(
+            home.host,
+            home.port,
+            username=home.username or None,
+            password=read_secret(home.password_file),
+            identifier=f"{self._client_id}-probe",
+            protocol=self.protocol,
+            timeout=self._timeout,
+            tls_context=_tls_context(home),
+        ) as probe:
+            if self._home_check is None:
+                return True
+            await probe.subscribe(self._home_check, qos=1)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(self._timeout, 2.0)):
+                    async for message in probe.messages:  # retained ones come first
+                        if message.retain and message.payload:
+                            return True
+            return False
 
     async def _say_goodbye(self, client: HookedClient) -> None:
         """On a clean shutdown the last will is not sent: say `offline` ourselves."""

@@ -11,7 +11,11 @@ from appliance.core.plausible import Implausible
 from appliance.features.hub import BoardHub
 
 
-def health_report(hub: BoardHub, outputs: Outputs, started: float, mqtt_error: str) -> HealthReport:
+def health_report(
+    hub: BoardHub, outputs: Outputs, started: float, mqtt_error: str, broker: tuple[str, bool]
+) -> HealthReport:
+    """`broker`: the broker connected to (or being tried), and whether it stands in for
+    the first of `[mqtt] url` (the appliance goes back by itself: not a fault)."""
     clock = hub.clock
     now = clock.monotonic()
     board = hub.board.value
@@ -32,6 +36,8 @@ def health_report(hub: BoardHub, outputs: Outputs, started: float, mqtt_error: s
         "uptime_s": round(now - started),
         "mqtt_connected": board.connected,
         "mqtt_error": mqtt_error or None,
+        "broker": broker[0],
+        "broker_stand_in": broker[1],
         "feed": feed,
         "last_message_age_s": age,
         "outputs": [

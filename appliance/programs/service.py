@@ -98,6 +98,9 @@ class Appliance:
             on_message=self.hub.on_message,
             on_connection=self.hub.on_connection,
             availability_topic=self.topics.appliance_status(site.id, site.appliance),
+            # A first broker back from a restart is gone back to once it holds the phone
+            # system's status again (its bridge has brought the state over).
+            home_check=self.topics.system_status,
         )
         self.views = ViewPublisher(self.hub.board, self.clock, site.name)
         self.store = AsyncStore(config.history.database)
@@ -170,7 +173,8 @@ class Appliance:
             self.desks.press_from_thread(self._loop, desk, held_s)
 
     def health(self) -> HealthReport:
-        return health_report(self.hub, self.outputs, self.started, self.link.last_error)
+        broker = (self.link.broker, self.link.on_stand_in)
+        return health_report(self.hub, self.outputs, self.started, self.link.last_error, broker)
 
     def _web_ready(self, port: int) -> None:
         self.web_port = port
