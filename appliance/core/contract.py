@@ -449,6 +449,23 @@ class Topics:
             self.rota("+"),
         ]
 
+    def fleet_subscriptions(self) -> list[str]:
+        """Every appliance's availability and health (for /fleet and `hotline fleet`)."""
+        return [self.appliance_status("+", "+"), self.appliance_health("+", "+")]
+
+    def fleet_topic(self, topic: str) -> tuple[str, str, Literal["status", "health"]] | None:
+        """(site, appliance, kind) of an appliance's status or health topic, else None."""
+        head = f"{self.prefix}/sites/"
+        if not topic.startswith(head):
+            return None
+        parts = topic[len(head) :].split("/")
+        if len(parts) != 4 or parts[1] != "appliances" or parts[3] not in ("status", "health"):
+            return None
+        site, _, appliance, kind = parts
+        if not (IDENTIFIER.fullmatch(site) and IDENTIFIER.fullmatch(appliance)):
+            return None
+        return site, appliance, "status" if kind == "status" else "health"
+
     def phone_system_subscriptions(self) -> list[str]:
         """What the phone-system side (simulator, bridge) listens to."""
         return [self.set_request("+", "+")]

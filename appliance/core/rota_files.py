@@ -16,7 +16,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from appliance.core.contract import IDENTIFIER, MAX_NAME_CHARS, MAX_SHIFTS, Shift, ShiftRole
+from appliance.core.contract import (
+    IDENTIFIER,
+    MAX_NAME_CHARS,
+    MAX_ROTA_BYTES,
+    MAX_SHIFTS,
+    VERSION,
+    Rota,
+    Shift,
+    ShiftRole,
+    Topics,
+    encode,
+)
 from appliance.core.errors import HotlineError
 
 ROLES: dict[str, ShiftRole] = {"phone": "phone", "telefon": "phone", "standby": "standby"}
@@ -70,6 +81,38 @@ def read_rota_file(
         problems.append(f"no shifts start on {day}" if found else "no shifts in the file")
     if problems:
         raise RotaFileError(source, problems)
+    return days
+
+
+@dataclass(frozen=True, slots=True)
+class RotaDay:
+    """One day's rota as published: its retained message, and what it holds."""
+
+    day: date
+    shifts: int
+    standby: int
+    topic: str
+    payload: bytes
+
+
+def rota_messages(
+    raw: bytes, source: str, zone: tzinfo, topics: Topics, now: datetime, *, day: date | None = None
+) -> list[RotaDay]:
+    """A rota file's bytes as the retained messages to publish, day by day (`hotline rota
+    publish`, /admin). Raises HotlineError with every mistake, or a day too big to send."""
+    try:
+        text = raw.decode("utf-8-sig")  # a spreadsheet's "CSV UTF-8" starts with a BOM
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252")  # Danish Excel's plain "CSV (semikolonsepareret)"
+    days = []
+    for when, shifts in sorted(read_rota_file(text, source, zone, day).items()):
+        payload = encode(Rota(v=VERSION, date=when, ts=now, shifts=tuple(shifts)))
+        if len(payload) > MAX_ROTA_BYTES:  # the boards would drop it: say so, send nothing
+            raise HotlineError(
+                f"{source}: the rota for {when} is {len(payload)} bytes, at most {MAX_ROTA_BYTES}"
+            )
+        standby = sum(shift.role == "standby" for shift in shifts)
+        days.append(RotaDay(when, len(shifts), standby, topics.rota(when), payload))
     return days
 
 

@@ -10,17 +10,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from appliance.core.contract import (
-    MAX_ROTA_BYTES,
-    VERSION,
-    Rota,
     RotaUpdate,
     Topics,
     decode,
-    encode,
 )
 from appliance.core.errors import HotlineError
 from appliance.core.hours import COPENHAGEN
-from appliance.core.rota_files import read_rota_file
+from appliance.core.rota_files import rota_messages
 from appliance.programs.broker_client import mqtt_for, one_shot_options, publish_once, read_retained
 from appliance.programs.configuration import load_config
 
@@ -36,27 +32,14 @@ def _cmd_publish(args: argparse.Namespace) -> int:
         raw = path.read_bytes()
     except OSError as error:
         raise HotlineError(f"{path}: {error.strerror}") from None
-    try:
-        text = raw.decode("utf-8-sig")  # a spreadsheet's "CSV UTF-8" starts with a BOM
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252")  # Danish Excel's plain "CSV (semikolonsepareret)"
-    zone = _zone(args)
-    days = read_rota_file(text, str(path), zone, args.date)  # raises with every mistake
     mqtt = mqtt_for(args)
-    topics = Topics(mqtt.prefix)
+    zone = _zone(args)
     now = datetime.now(zone).replace(microsecond=0)
-    messages = []
-    for day, shifts in sorted(days.items()):
-        payload = encode(Rota(v=VERSION, date=day, ts=now, shifts=tuple(shifts)))
-        if len(payload) > MAX_ROTA_BYTES:  # the boards would drop it: say so, send nothing
-            raise HotlineError(
-                f"{path}: the rota for {day} is {len(payload)} bytes, at most {MAX_ROTA_BYTES}"
-            )
-        messages.append((topics.rota(day), payload))
-    asyncio.run(publish_once(mqtt, messages, args.timeout))  # one connection for every day
-    for day, shifts in sorted(days.items()):
-        standby = sum(shift.role == "standby" for shift in shifts)
-        print(f"{day}: {len(shifts)} shifts published ({standby} standby)")
+    # Raises with every mistake in the file, or a day too big for the boards: sends nothing.
+    days = rota_messages(raw, str(path), zone, Topics(mqtt.prefix), now, day=args.date)
+    asyncio.run(publish_once(mqtt, [(d.topic, d.payload) for d in days], args.timeout))
+    for day in days:  # one connection for every day, above
+        print(f"{day.day}: {day.shifts} shifts published ({day.standby} standby)")
     return 0
 
 

@@ -34,8 +34,10 @@ from appliance.drivers.oled import DeviceFactory, make_device
 from appliance.drivers.serial_sign import Opener, serial_for_url
 from appliance.drivers.store import AsyncStore
 from appliance.drivers.systemd import Notifier
+from appliance.features.admin import AdminOverMqtt
 from appliance.features.desk_displays import DeskDisplays, DeskGpio, OledOutput, desk_reports
 from appliance.features.desks import Desks
+from appliance.features.fleet import FleetWatch
 from appliance.features.health import health_report, prometheus_text
 from appliance.features.help_calls import HelpCalls
 from appliance.features.hub import BoardHub
@@ -91,11 +93,13 @@ class Appliance:
         rules = BoardRules.from_config(config, today, self._names)
         self.hub = BoardHub(rules, self.topics, self.clock)
         self.outputs = Outputs()
+        self.fleet = FleetWatch(self.topics, self.clock)
         self.link = MqttLink(
             config.mqtt,
             client_id=f"hotline-{site.id}-{site.appliance}",
-            subscriptions=self.topics.appliance_subscriptions(site.id),
-            on_message=self.hub.on_message,
+            subscriptions=self.topics.appliance_subscriptions(site.id)
+            + self.topics.fleet_subscriptions(),
+            on_message=self._on_message,
             on_connection=self.hub.on_connection,
             availability_topic=self.topics.appliance_status(site.id, site.appliance),
             # A first broker back from a restart is gone back to once it holds the phone
@@ -171,6 +175,10 @@ class Appliance:
         """From gpiozero's threads: the press goes to the event loop."""
         if self._loop is not None:
             self.desks.press_from_thread(self._loop, desk, held_s)
+
+    def _on_message(self, topic: str, payload: bytes) -> None:
+        if not self.fleet.on_message(topic, payload):  # the fleet's, or the board's
+            self.hub.on_message(topic, payload)
 
     def health(self) -> HealthReport:
         broker = (self.link.broker, self.link.on_stand_in)
@@ -335,6 +343,12 @@ class Appliance:
                 layout=web.layout,
                 title=self.config.site.name or "Digital hotline",
                 allow_from=tuple(ipaddress.ip_network(n, strict=False) for n in web.allow_from),
+                site=self.config.site.id,
+                fleet=self.fleet.report,
+                admin=AdminOverMqtt(
+                    self.link.publish, self.topics, self.clock, self.hub.board.value.rules.timezone
+                ),
+                secure_cookies=tls is not None,
             )
         )
         if self._extend_web is not None:

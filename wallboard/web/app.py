@@ -24,6 +24,7 @@ from appliance.core.health import HealthReport
 from appliance.runtime.latest import Latest
 from wallboard.web.fanout import BoardFanout
 from wallboard.web.limits import GuessLimit, RateLimit
+from wallboard.web.operations import AdminActions, FleetReport, Operations
 from wallboard.words import words
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,10 @@ class WebDeps:
     layout: Literal["auto", "queues", "agents"] = "auto"
     title: str = "Digital hotline"
     allow_from: tuple[IPNetwork, ...] = ()  # empty: everyone may look
+    site: str = ""
+    fleet: FleetReport | None = None  # /fleet: every appliance, from the broker
+    admin: AdminActions | None = None  # /admin: what a logged-in supervisor may do
+    secure_cookies: bool = False  # the wallboard is served over TLS
 
 
 DEPS = web.AppKey("deps", WebDeps)
@@ -352,6 +357,16 @@ def create_app(deps: WebDeps) -> web.Application:
     app.router.add_get("/api/desks/{desk}/screen.png", desk_screen_png)
     app.router.add_post("/api/desks/{desk}/press", press_desk)
     app.router.add_get("/metrics", metrics)
+    Operations(
+        page=lambda name: _page(deps, name),
+        fleet=deps.fleet,
+        admin=deps.admin,
+        admin_token=deps.admin_token,
+        site=deps.site,
+        same_origin=_same_origin,
+        guesses=app[GUESSES],
+        secure_cookie=deps.secure_cookies,
+    ).add_routes(app)
     return app
 
 
