@@ -272,6 +272,11 @@ class StaffingConfig(Section, frozen=True, kw_only=True):
     help_after_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 120.0
 
 
+class HomeAssistantConfig(Section, frozen=True, kw_only=True):
+    discovery: bool = False  # each appliance as a Home Assistant device (MQTT discovery)
+    prefix: str = "homeassistant"  # Home Assistant's discovery prefix
+
+
 class WebConfig(Section, frozen=True, kw_only=True):
     listen: str = "0.0.0.0:8080"
     language: Literal["da", "en"] = "da"
@@ -309,6 +314,7 @@ class Config(Section, frozen=True, kw_only=True):
     oled: tuple[OledConfig, ...] = ()
     desk_settings: DesksConfig = DesksConfig()
     staffing: StaffingConfig = StaffingConfig()
+    homeassistant: HomeAssistantConfig = HomeAssistantConfig()
 
 
 # --- checks beyond the shape ----------------------------------------------------------

@@ -17,6 +17,7 @@ import msgspec
 from aiohttp import web
 from PIL import Image
 
+from appliance import __version__
 from appliance.core.board import BoardRules
 from appliance.core.clock import Clock, SystemClock
 from appliance.core.config import Config, WebConfig, read_secret
@@ -24,6 +25,7 @@ from appliance.core.contract import Topics
 from appliance.core.desk import Refusal
 from appliance.core.errors import ConfigError, NotConnectedError
 from appliance.core.health import HealthReport, Outputs
+from appliance.core.homeassistant import Appliance as HomeAssistantDevice
 from appliance.core.ledger import ledger, ledger_json
 from appliance.core.municipalities import site_municipalities
 from appliance.core.periods import stats_report
@@ -40,6 +42,7 @@ from appliance.features.desks import Desks
 from appliance.features.fleet import FleetWatch
 from appliance.features.health import health_report, prometheus_text
 from appliance.features.help_calls import HelpCalls
+from appliance.features.homeassistant import HomeAssistantDiscovery
 from appliance.features.hub import BoardHub
 from appliance.features.recorder import HistoryRecorder, local_midnight
 from appliance.features.sign_output import SignDriver
@@ -162,6 +165,19 @@ class Appliance:
             for desk in config.desks
             if desk.oled
         }
+        ha = config.homeassistant
+        self.homeassistant = (
+            HomeAssistantDiscovery(
+                HomeAssistantDevice(site.id, site.appliance, site.name, __version__),
+                self.topics,
+                self.hub.board,
+                publish=self.link.publish,
+                wait_connected=self.link.wait_connected,
+                prefix=ha.prefix,
+            )
+            if ha.discovery
+            else None
+        )
         self._history_tried = asyncio.Event()
         self.web_port: int | None = None
         self.ready = asyncio.Event()
@@ -364,6 +380,8 @@ class Appliance:
             if self.notifier.enabled:
                 self._supervised(group, "systemd", lambda: self.notifier.run(self.status_line))
             self._supervised(group, "history", self._run_history)
+            if self.homeassistant is not None:
+                self._supervised(group, "home assistant", self.homeassistant.run)
             if self.sign is not None:
                 self._supervised(group, "sign", self.sign.run)
             if self.config.desks:
