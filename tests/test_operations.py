@@ -19,6 +19,7 @@ from typing import Any
 import aiohttp
 import aiomqtt
 import pytest
+from gpiozero.pins.mock import MockFactory
 
 from appliance.core.contract import Topics
 from appliance.core.fleet import fold, rows
@@ -27,6 +28,7 @@ from tests.conftest import make_config, running, until
 from tests.support import payloads
 from tests.support.chromium import CHROMIUM, chromium_page
 from tests.support.mosquitto import Mosquitto
+from tests.test_desks import with_admin_token
 
 NOW = datetime(2026, 12, 1, 19, 0, tzinfo=UTC)
 TOKEN = "s3cret-admin-token"
@@ -70,6 +72,15 @@ def test_the_fleet_puts_trouble_first_and_says_since_when() -> None:
     assert viborg.errors == ["on the stand-in broker mqtts://broker:8883"]
     # Silent for too long: in trouble even though its status still says online.
     assert rows(fleet, NOW + timedelta(minutes=6))[-1].severity == "fault"
+    # Hostile or broken health never breaks the fleet: that appliance is at fault, alone.
+    for hostile in ({"outputs": 5}, {"reasons": "bad"}, {"uptime_s": 1e300},
+                    {"ts": "0001-01-01T00:00:00+00:00", "uptime_s": 100}):  # fmt: skip
+        broken = fold(fleet, "lemvig", "pi", "health", json.dumps(hostile).encode(), now=NOW)
+        assert len(rows(broken, NOW)) == 5  # every row made, none raised
+    # A clock ahead is taken as heard when it arrived: it still falls silent.
+    tomorrow = (NOW + timedelta(days=1)).isoformat()
+    ahead = fold(fleet, "aarhus", "tv-1", "health", health(ts=tomorrow), now=NOW)
+    assert rows(ahead, NOW + timedelta(minutes=6))[0].severity != "ok"
     # An empty retained status takes an appliance out of the fleet.
     assert len(rows(fold(fleet, "skive", "pi", "status", b"", now=NOW), NOW)) == 4
 
@@ -181,6 +192,9 @@ async def test_admin_changes_need_the_session_cookie_and_its_csrf_token(
             async with http.post(f"{base}/admin/api/message", json=message, headers=forged) as r:
                 assert r.status == 403
             ok = here | {"X-CSRF-Token": csrf}
+            other = message | {"target": "skive"}  # another centre's ticker is not ours
+            async with http.post(f"{base}/admin/api/message", json=other, headers=ok) as r:
+                assert r.status == 400
             async with http.post(f"{base}/admin/api/message", json=message, headers=ok) as r:
                 assert r.status == 200, await r.text()
             await until(lambda: bool(app.views.models.value.ticker), what="the ticker")
@@ -205,26 +219,45 @@ async def test_admin_changes_need_the_session_cookie_and_its_csrf_token(
 
 
 @pytestmark_browser
-async def test_a_supervisor_logs_in_posts_and_clears_a_message_and_publishes_a_rota(
-    broker: Mosquitto, topics: Topics, tmp_path: Path
+async def test_a_supervisor_logs_in_posts_and_clears_a_message_and_sees_the_desks(
+    broker: Mosquitto, topics: Topics, pins: MockFactory, tmp_path: Path
 ) -> None:
-    async with running(admin_appliance(broker, topics, tmp_path)) as app, chromium_page() as page:
+    with_desk = with_admin_token(broker, topics, pins, tmp_path)  # one desk, agent a1
+    async with running(with_desk) as app, chromium_page() as page:
+        async with aiomqtt.Client("127.0.0.1", broker.port) as phone:
+            await phone.publish(topics.agent("a1"), payloads.agent("a1", "paused"), qos=1,
+                                retain=True)  # fmt: skip
         await page.goto(f"http://127.0.0.1:{app.web_port}/admin")
         await page.wait_for("!document.getElementById('login-section').hidden")
         await page.evaluate("document.getElementById('token').value = 'wrong'")
         await page.evaluate("document.getElementById('login').click()")
         await page.wait_for("document.getElementById('login-result').textContent !== ''")
         assert await page.evaluate("document.getElementById('admin-section').hidden")
-        await page.evaluate(f"document.getElementById('token').value = '{TOKEN}'")
+        await page.evaluate("document.getElementById('token').value = 's3cret-token'")
         await page.evaluate("document.getElementById('login').click()")
         await page.wait_for("!document.getElementById('admin-section').hidden")
         assert await page.evaluate("document.cookie") == ""  # HttpOnly: not for scripts
+        # Every desk: its agent and state, and the picture on its OLED.
+        await page.wait_for("document.querySelectorAll('#desks tr').length === 1")
+        desk = await page.evaluate("document.querySelector('#desks tr').textContent")
+        assert "desk-1" in desk
+        assert "a1" in desk
+        await page.wait_for("document.querySelector('#desks img').naturalWidth > 0")
         await page.evaluate("document.getElementById('text').value = 'Husk mødet kl. 21.30'")
+        # Shown until a minute from now, as the page's time field says it (local time).
+        await page.evaluate(
+            "(() => { const d = new Date(Date.now() + 60000); d.setSeconds(0, 0);"
+            " const local = new Date(d - d.getTimezoneOffset() * 60000);"
+            " document.getElementById('until').value = local.toISOString().slice(0, 16); })()"
+        )
         await page.evaluate("document.getElementById('post').click()")
         await until(
             lambda: [t.text for t in app.views.models.value.ticker] == ["Husk mødet kl. 21.30"],
             what="the message on the board",
         )
+        expires = next(iter(app.hub.board.value.ticker.values())).expires
+        assert expires is not None
+        assert 0 < (expires - datetime.now(UTC)).total_seconds() <= 60
         await page.screenshot(tmp_path / "admin.png")
         await page.evaluate("document.getElementById('clear').click()")
         await until(lambda: not app.views.models.value.ticker, what="the message cleared")
@@ -286,7 +319,7 @@ ALLOWED = {
     "binary_sensor": COMMON | {"payload_on", "payload_off", "device_class"},
     "sensor": COMMON | {"device_class", "state_class", "unit_of_measurement", "options"},
 }
-DEVICE_CLASSES = {
+DEVICE_CLASSES: dict[str, set[str | None]] = {
     "binary_sensor": {"connectivity", "problem", "running"},
     "sensor": {"enum", "duration", None},
 }

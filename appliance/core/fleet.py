@@ -97,18 +97,31 @@ def _parse_time(value: object) -> datetime | None:
     return moment if moment.tzinfo else None
 
 
+MAX_UPTIME_S = 10 * 365 * 86400.0
+
+
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def row(seen: Seen, now: datetime) -> Row:
     health = seen.health
     stamped = _parse_time(health.get("ts"))
     uptime = _number(health.get("uptime_s"))
-    heard = stamped or seen.health_at
+    if uptime is not None and not 0 <= uptime <= MAX_UPTIME_S:
+        uptime = None
+    # When it was heard from: its own stamp, but never later than it arrived here (a clock
+    # ahead would never look silent).
+    heard = seen.health_at
+    if stamped is not None and (heard is None or stamped <= heard):
+        heard = stamped
     health_age = None if heard is None else max(0.0, (now - heard).total_seconds())
     outputs = [
         f"{output.get('name')}: {output.get('message') or 'error'}"
-        for output in health.get("outputs") or []
+        for output in _list(health.get("outputs"))
         if isinstance(output, dict) and output.get("status") == "error"
     ]
-    reasons = [reason for reason in health.get("reasons") or [] if isinstance(reason, str)]
+    reasons = [reason for reason in _list(health.get("reasons")) if isinstance(reason, str)]
     errors = list(dict.fromkeys(outputs + reasons))  # the reasons repeat the outputs' errors
     if seen.health_error:
         errors.append(seen.health_error)
@@ -119,7 +132,7 @@ def row(seen: Seen, now: datetime) -> Row:
         since = heard or seen.status_at
     else:
         severity = "fault" if errors or health.get("healthy") is False else "ok"
-        since = stamped - timedelta(seconds=uptime) if stamped and uptime is not None else None
+        since = heard - timedelta(seconds=uptime) if heard and uptime is not None else None
         if health_age is None or health_age > HEALTH_SILENT_AFTER_S:
             severity = "fault"
             errors.append("no health message" if health_age is None else
@@ -148,7 +161,17 @@ def row(seen: Seen, now: datetime) -> Row:
     )
 
 
+def _row_or_fault(seen: Seen, now: datetime) -> Row:
+    """One appliance's row; a health message that cannot be made sense of is its fault,
+    never the whole fleet's."""
+    try:
+        return row(seen, now)
+    except (ValueError, OverflowError, TypeError) as error:
+        return row(replace(seen, health={}, health_error=f"unreadable health message: {error}"),
+                   now)  # fmt: skip
+
+
 def rows(fleet: Fleet, now: datetime) -> list[Row]:
     """Every appliance, the ones in trouble first (offline, then faults, then warnings)."""
-    made = [row(seen, now) for seen in fleet.values()]
+    made = [_row_or_fault(seen, now) for seen in fleet.values()]
     return sorted(made, key=lambda r: (_ORDER[r.severity], r.site, r.appliance))

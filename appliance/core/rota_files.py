@@ -103,7 +103,10 @@ def rota_messages(
     try:
         text = raw.decode("utf-8-sig")  # a spreadsheet's "CSV UTF-8" starts with a BOM
     except UnicodeDecodeError:
-        text = raw.decode("cp1252")  # Danish Excel's plain "CSV (semikolonsepareret)"
+        try:
+            text = raw.decode("cp1252")  # Danish Excel's plain "CSV (semikolonsepareret)"
+        except UnicodeDecodeError:
+            raise HotlineError(f"{source}: not a text file (save it as CSV)") from None
     days = []
     for when, shifts in sorted(read_rota_file(text, source, zone, day).items()):
         payload = encode(Rota(v=VERSION, date=when, ts=now, shifts=tuple(shifts)))

@@ -144,6 +144,7 @@ class MqttLink:
         self._client: HookedClient | None = None
         self._brokers = config.urls
         self._on = 0  # the broker tried or connected to now, by its place in the list
+        self._reasons: dict[int, str] = {}  # each broker's last reason: logged once each
         self._home_check = home_check
         self._ready = asyncio.Event()
         self.last_error = "not connected yet"
@@ -213,8 +214,11 @@ class MqttLink:
             try:
                 await self._session()
             except _HomeIsBack:
-                log.info("%s answers again: going back to it", broker_name(self._brokers[0]))
+                home = broker_name(self._brokers[0])
+                log.info("%s answers again: going back to it", home)
                 self._on = 0
+                self.last_error = f"going back to {home}"  # for whoever publishes meanwhile
+                self.status.publish(self.last_error)
                 continue
             except (aiomqtt.MqttError, OSError, ssl.SSLError) as error:
                 if task is not None and task.cancelling():
@@ -275,7 +279,9 @@ class MqttLink:
             await asyncio.gather(draining, probing, return_exceptions=True)
         if probing.done() and not probing.cancelled() and probing.exception() is None:
             # Left without a goodbye: `offline` here would reach the first broker too
-            # where the brokers are bridged, after this link's `online` there.
+            # where the brokers are bridged, after this link's `online` there. `_on` is
+            # home already: a failing disconnect from here still goes back.
+            self._on = 0
             raise _HomeIsBack
         if not draining.cancelled():
             draining.result()  # how the connection ended, if it raised
@@ -289,7 +295,12 @@ class MqttLink:
             try:
                 whole = await self._home_is_whole(home)
             except (aiomqtt.MqttError, OSError, ssl.SSLError) as error:
+                _honour_cancellation()  # 3.11's wait_for may have swallowed ours
                 log.debug("%s still away: %s", broker_name(home.urls[0]), describe_error(error))
+                continue
+            except Exception as error:  # noqa: BLE001 - the probe must not end a session
+                _honour_cancellation()
+                log.warning("trying %s: %s", broker_name(home.urls[0]), describe_error(error))
                 continue
             _honour_cancellation()
             if whole:
@@ -326,8 +337,9 @@ class MqttLink:
                 await client.publish_acknowledged(self._availability, b"offline", 1, True, None)
 
     def _went_down(self, reason: str) -> None:
-        if reason != self.last_error:  # one line per new reason, not one per retry
+        if reason != self._reasons.get(self._on):  # one line per new reason, not per retry
             log.warning("broker connection: %s", reason)
+        self._reasons[self._on] = reason
         self.last_error = reason
         self.status.publish(reason)
         self._on_connection(False, reason)

@@ -4,17 +4,20 @@ device and entities, published retained on every connection and for each new que
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import NoReturn
 
 from appliance.core.board import Board, shown_queues
 from appliance.core.contract import Topics
-from appliance.core.errors import NotConnectedError
+from appliance.core.errors import NotConnectedError, PublishRefusedError
 from appliance.core.homeassistant import Appliance, discovery_messages
 from appliance.runtime.latest import Latest
 
 Publish = Callable[..., Awaitable[None]]
 SETTLE_S = 1.0  # queues come in a burst on connecting: one round of configs for them
+REFUSED_RETRY_S = 300.0  # an ACL that refuses discovery: tried again now and then
+log = logging.getLogger(__name__)
 
 
 class HomeAssistantDiscovery:
@@ -35,6 +38,7 @@ class HomeAssistantDiscovery:
         self._wait_connected = wait_connected
         self._prefix = prefix
         self.published = 0  # configs sent (for the tests and /metrics)
+        self.refused = ""  # why the broker refused them, if it did
 
     def _queues(self) -> dict[str, str]:
         return {e.state.queue: e.state.name or "" for e in shown_queues(self._boards.value)}
@@ -58,3 +62,8 @@ class HomeAssistantDiscovery:
                     await asyncio.sleep(SETTLE_S)
             except NotConnectedError:
                 await asyncio.sleep(SETTLE_S)  # connected again: every config once more
+            except PublishRefusedError as refused:  # the broker's ACL (docs/operations.md)
+                if not self.refused:
+                    log.warning("home assistant discovery: %s", refused)
+                self.refused = str(refused)
+                await asyncio.sleep(REFUSED_RETRY_S)

@@ -1,8 +1,8 @@
 """`hotline fleet`: every appliance of the hotline in a terminal, from the broker.
 
 It reads the retained status and health of every appliance (the same rows as `/fleet`),
-prints them with the ones in trouble first, and exits 1 if any is offline or at fault
-(for a monitoring script); `--watch` keeps the table live until Ctrl-C.
+prints them with the ones in trouble first, and exits 1 if any is offline or at fault, 2
+if none is found (for a monitoring script); `--watch` keeps the table live until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -38,7 +38,10 @@ def _age(seconds: float | None) -> str:
 def _since(iso: str | None) -> str:
     if iso is None:
         return "-"
-    return datetime.fromisoformat(iso).astimezone(COPENHAGEN).strftime("%d/%m %H:%M")
+    try:
+        return datetime.fromisoformat(iso).astimezone(COPENHAGEN).strftime("%d/%m %H:%M")
+    except (ValueError, OverflowError):
+        return iso
 
 
 def table(found: list[Row]) -> str:
@@ -94,6 +97,8 @@ async def _read(args: argparse.Namespace, out: TextIO) -> int:
                 out.write(table(found) + "\n")
             out.flush()
             if not args.watch:
+                if not found:  # a wrong prefix or an ACL that hides them: not "all well"
+                    return 2
                 return 1 if any(r.severity in ("offline", "fault") for r in found) else 0
             await asyncio.sleep(WATCH_EVERY_S)
 

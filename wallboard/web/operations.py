@@ -24,8 +24,8 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from appliance.core.contract import IDENTIFIER, MAX_TICKER_CHARS
-from appliance.core.errors import HotlineError
+from appliance.core.contract import MAX_TICKER_CHARS
+from appliance.core.errors import HotlineError, NotConnectedError, PublishRefusedError
 
 COOKIE = "hotline_admin"
 SESSION_S = 12 * 3600  # a supervisor's evening; then the token again
@@ -136,13 +136,17 @@ class Operations:
         if request.headers.get("Origin") is None or not self.same_origin(request):
             raise web.HTTPForbidden(text="cross-origin request refused")
 
-    def _checked_change(self, request: web.Request) -> AdminActions:
-        """A change: same origin, an open session, and its CSRF token in the header."""
+    def _checked_session(self, request: web.Request) -> None:
+        """Same origin, an open session, and its CSRF token in the header."""
         self._from_here(request)
         csrf = self._csrf(request)
         given = request.headers.get("X-CSRF-Token", "").encode()
         if not hmac.compare_digest(given, csrf.encode()):
             raise web.HTTPForbidden(text="CSRF token missing or wrong")
+
+    def _checked_change(self, request: web.Request) -> AdminActions:
+        """A change: a checked session, and an appliance that can publish."""
+        self._checked_session(request)
         if self.admin is None:
             raise web.HTTPServiceUnavailable(text="this appliance cannot publish")
         return self.admin
@@ -154,13 +158,14 @@ class Operations:
         if self.admin_token is None:
             raise web.HTTPForbidden(text="no admin token configured ([web] admin_token_file)")
         self._from_here(request)
+        given = str((await _body(request)).get("token", "")).strip()
+        # Checked, compared and counted with no await between: parallel guesses all count.
         client = request.remote or "unknown"
         wait = self.guesses.blocked_for(client)
         if wait > 0:
             raise web.HTTPTooManyRequests(
                 text="too many wrong tokens", headers={"Retry-After": str(math.ceil(wait))}
             )
-        given = str((await _body(request)).get("token", "")).strip()
         if not hmac.compare_digest(given.encode(), self.admin_token.encode()):
             self.guesses.wrong(client)
             raise web.HTTPUnauthorized(text="wrong admin token")
@@ -173,7 +178,7 @@ class Operations:
         return reply
 
     async def logout(self, request: web.Request) -> web.Response:
-        self._checked_change(request)
+        self._checked_session(request)
         self.sessions.end(request.cookies.get(COOKIE))
         reply = _reply({"result": "logged out"})
         reply.del_cookie(COOKIE, path="/")
@@ -182,19 +187,24 @@ class Operations:
     async def message(self, request: web.Request) -> web.Response:
         admin = self._checked_change(request)
         body = await _body(request)
-        target = str(body.get("target", self.site))
-        if target != "all" and not IDENTIFIER.fullmatch(target):
-            raise web.HTTPBadRequest(text=f"target: {target[:40]!r} is not a site id or all")
-        text = str(body.get("text", "")).strip()
-        level = str(body.get("level", "info"))
-        if not body.get("clear"):
+        target = body.get("target", self.site)
+        if target not in (self.site, "all"):  # this centre's ticker, or every centre's
+            raise web.HTTPBadRequest(text=f"target: {self.site} or all")
+        clear = body.get("clear", False) is True
+        text, level = body.get("text", ""), body.get("level", "info")
+        if not isinstance(text, str) or not isinstance(level, str):
+            raise web.HTTPBadRequest(text="text and level: strings")
+        text = text.strip()
+        expires = _expiry(body.get("expires"))
+        if not clear:
             if not text or len(text) > MAX_TICKER_CHARS:
                 raise web.HTTPBadRequest(text=f"text: 1 to {MAX_TICKER_CHARS} characters")
             if level not in ("info", "warning"):
                 raise web.HTTPBadRequest(text="level: info or warning")
-        expires = _expiry(body.get("expires"))
+            if expires is not None and expires <= datetime.now(expires.tzinfo):
+                raise web.HTTPBadRequest(text="expires: a time still to come")
         try:
-            if body.get("clear"):
+            if clear:
                 await admin.clear_message(target)
                 return _reply({"result": "cleared", "target": target})
             await admin.post_message(target, text, level, expires)
@@ -208,7 +218,9 @@ class Operations:
         name = unquote(request.headers.get("X-File-Name", "rota.csv"))[:100]
         try:
             days = await admin.publish_rota(name, await request.read())
-        except HotlineError as error:  # every mistake in the file, or the broker's refusal
+        except (NotConnectedError, PublishRefusedError) as error:
+            raise web.HTTPServiceUnavailable(text=str(error)) from None
+        except HotlineError as error:  # every mistake in the file: nothing was published
             raise web.HTTPBadRequest(text=str(error)) from None
         return _reply({"result": "published", "days": days})
 

@@ -55,17 +55,28 @@ function showAdmin(session) {
 }
 
 async function start() {
-  const reply = await fetch("/admin/api/session", { cache: "no-store" });
-  if (reply.ok) showAdmin(await reply.json());
-  else showLogin();
+  try {
+    const reply = await fetch("/admin/api/session", { cache: "no-store" });
+    if (reply.ok) showAdmin(await reply.json());
+    else showLogin();
+  } catch (error) {
+    showLogin();
+    say("login-result", `${L.admin_failed} ${error.message}`, false);
+  }
 }
 
 async function login() {
-  const reply = await fetch("/admin/login", {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ token: $("token").value }),
-  });
+  let reply;
+  try {
+    reply = await fetch("/admin/login", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ token: $("token").value }),
+    });
+  } catch (error) {
+    say("login-result", `${L.admin_failed} ${error.message}`, false);
+    return;
+  }
   $("token").value = "";
   if (reply.ok) {
     say("login-result", "", true);

@@ -76,5 +76,8 @@ async function load() {
 $("heading").textContent = L.fleet_title;
 $("empty").textContent = L.fleet_none;
 $("columns").replaceChildren(...COLUMNS.map((key) => node("th", "", L[key])));
-load();
-setInterval(load, EVERY_MS);
+// One request at a time: a slow reply is never overtaken by, or overwrites, a newer one.
+(async function follow() {
+  await load();
+  setTimeout(follow, EVERY_MS);
+})();
