@@ -70,8 +70,8 @@ def stage_files(stage: Path) -> None:
         install(ROOT / "systemd" / unit, stage / "lib/systemd/system" / unit)
     install(ROOT / "systemd/hotline.sysusers", stage / "usr/lib/sysusers.d/hotline.conf")
     install(ROOT / "systemd/hotline.tmpfiles", stage / "usr/lib/tmpfiles.d/hotline.conf")
-    rule = "99-hotline-wallboard.rules"
-    install(ROOT / "firmware_config" / rule, stage / "usr/lib/udev/rules.d" / rule)
+    for rule in ("60-hotline-hardware.rules", "99-hotline-wallboard.rules"):
+        install(ROOT / "firmware_config" / rule, stage / "usr/lib/udev/rules.d" / rule)
     docs = stage / "usr/share/doc/hotline"
     for doc in [ROOT / "README.md", ROOT / "CHANGELOG.md", *sorted((ROOT / "docs").glob("*.md"))]:
         install(doc, docs / doc.name)

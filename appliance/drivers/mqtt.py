@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import NoReturn
 
 import aiomqtt
@@ -34,7 +34,7 @@ from appliance.runtime.latest import Latest
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MessageHandler", "MqttLink", "describe_error"]
+__all__ = ["MessageHandler", "MqttLink", "describe_error", "login"]
 
 ConnectionHandler = Callable[[bool, str], None]
 
@@ -101,6 +101,27 @@ def describe_error(error: BaseException) -> str:
     meaningful = [cause for cause in chain if not isinstance(cause, asyncio.CancelledError)]
     root = meaningful[-1] if meaningful else error
     return str(root) or type(root).__name__
+
+
+def protocol_of(config: MqttConfig) -> aiomqtt.ProtocolVersion:
+    return aiomqtt.ProtocolVersion.V5 if config.protocol == "5" else aiomqtt.ProtocolVersion.V311
+
+
+@contextlib.asynccontextmanager
+async def login(config: MqttConfig, client_id: str) -> AsyncIterator[aiomqtt.Client]:
+    """One try at `config`'s first broker with its login: no will, no retries (a probe)."""
+    async with aiomqtt.Client(
+        config.host,
+        config.port,
+        username=config.username or None,
+        password=read_secret(config.password_file),
+        identifier=client_id,
+        protocol=protocol_of(config),
+        timeout=config.connect_timeout_s,
+        tls_context=_tls_context(config),
+    ) as client:
+        yield client
+    _honour_cancellation()
 
 
 class _HomeIsBack(Exception):  # noqa: N818 - not an error: the first broker answers again
@@ -172,9 +193,7 @@ class MqttLink:
 
     @property
     def protocol(self) -> aiomqtt.ProtocolVersion:
-        if self._config.protocol == "5":
-            return aiomqtt.ProtocolVersion.V5
-        return aiomqtt.ProtocolVersion.V311
+        return protocol_of(self._config)
 
     async def wait_connected(self) -> None:
         await self._ready.wait()
@@ -308,16 +327,7 @@ class MqttLink:
             log.debug("%s answers but holds no %s yet", broker_name(home.urls[0]), self._home_check)
 
     async def _home_is_whole(self, home: MqttConfig) -> bool:
-        async with aiomqtt.Client(
-            home.host,
-            home.port,
-            username=home.username or None,
-            password=read_secret(home.password_file),
-            identifier=f"{self._client_id}-probe",
-            protocol=self.protocol,
-            timeout=self._timeout,
-            tls_context=_tls_context(home),
-        ) as probe:
+        async with login(home, f"{self._client_id}-probe") as probe:
             if self._home_check is None:
                 return True
             await probe.subscribe(self._home_check, qos=1)

@@ -35,6 +35,7 @@ from appliance.programs.broker_client import (
     publish_once,
 )
 from appliance.programs.configuration import load_config
+from appliance.programs.doctor import add_doctor_command
 from appliance.programs.fleet_command import add_fleet_command
 from appliance.programs.history_export import add_export_command
 from appliance.programs.rota_commands import add_rota_commands
@@ -219,6 +220,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_tool_commands(commands)
     add_rota_commands(commands)
     add_fleet_command(commands)
+    add_doctor_command(commands)
     return parser
 
 
