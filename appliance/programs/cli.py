@@ -138,6 +138,35 @@ def _cmd_install_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_install_system(args: argparse.Namespace) -> int:
+    """The image's settings from the boot partition (hotline-image-firstboot.service)."""
+    import shutil  # noqa: PLC0415
+    import socket  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+
+    from appliance.programs.firstboot import BOOT_DIRS, install_system  # noqa: PLC0415
+
+    boot = Path(args.boot) if args.boot else next((d for d in BOOT_DIRS if d.is_dir()), None)
+    if boot is None:
+        print("no boot partition: nothing to do")
+        return 0
+    root = Path(args.root)
+    settings = install_system(boot, root)
+    for said in settings.done:
+        print(said)
+    for problem in settings.problems:
+        print(f"not applied: {problem}")
+    if root == Path("/"):
+        if any(said.startswith("host name ") for said in settings.done):
+            socket.sethostname((root / "etc/hostname").read_text().strip())
+        systemctl = shutil.which("systemctl")
+        if systemctl and settings.units:
+            subprocess.run(  # noqa: S603 - systemctl with this module's own unit names
+                [systemctl, "enable", "--now", "--no-block", *settings.units], check=False
+            )
+    return 1 if settings.problems else 0
+
+
 def parse_until(text: str, now: datetime) -> datetime:
     """`22:00` is the next 22:00 in Copenhagen; an ISO time with an offset is taken as is."""
     try:
@@ -251,6 +280,13 @@ def _add_tool_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     install.add_argument("--from", dest="source", help="default: /boot/firmware/hotline.toml")
     install.add_argument("--to", dest="target", default="/etc/hotline")
     install.set_defaults(handler=_cmd_install_config)
+
+    system = commands.add_parser(
+        "install-system", help="the image's host name, Wi-Fi, SSH key and time zone from boot"
+    )
+    system.add_argument("--boot", help="default: /boot/firmware")
+    system.add_argument("--root", default="/", help="the system to set (for tests)")
+    system.set_defaults(handler=_cmd_install_system)
 
     bridge = commands.add_parser("bridge", help="publish a phone system by the contract")
     bridges = bridge.add_subparsers(dest="bridge_command", required=True)

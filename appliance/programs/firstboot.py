@@ -118,3 +118,130 @@ def install_config(source: Path, target: Path) -> Path:
     source.unlink()
     (boot / ERROR_NAME).unlink(missing_ok=True)
     return installed
+
+
+# --- the image's own settings (hotline-image-firstboot.service) ------------------------
+
+SYSTEM_ERROR_NAME = "hotline-system-error.txt"
+HOSTNAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+SSH_KEY = re.compile(
+    r"(?:ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(?:256|384|521)|sk-\S+) [A-Za-z0-9+/=]+(?: .*)?"
+)
+COUNTRY = re.compile(r"[A-Z]{2}")
+
+
+@dataclass(frozen=True, slots=True)
+class SystemSettings:
+    done: tuple[str, ...]  # what was set, in words for the log
+    units: tuple[str, ...]  # to enable and start (Wi-Fi, SSH)
+    problems: tuple[str, ...]  # files that were left where they are, and why
+
+
+def _settings(text: str) -> dict[str, str]:
+    pairs = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and not line.lstrip().startswith("#"):
+            pairs[key.strip().lower()] = value.strip().strip('"')
+    return pairs
+
+
+def _write(path: Path, text: str, mode: int = 0o644) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    path.chmod(mode)
+
+
+class _NotApplied(Exception):  # noqa: N818 - a technician's file to fix, not a failure
+    pass
+
+
+def _hostname(text: str, root: Path) -> tuple[str, tuple[str, ...]]:
+    name = text.strip().lower()
+    if not HOSTNAME.fullmatch(name):
+        raise _NotApplied(f"{name[:64]!r} is not a host name (a-z, 0-9, -)")
+    _write(root / "etc/hostname", name + "\n")
+    hosts = root / "etc/hosts"
+    lines = hosts.read_text().splitlines() if hosts.exists() else []
+    lines = [line for line in lines if not line.startswith("127.0.1.1")]
+    _write(hosts, "\n".join([*lines, f"127.0.1.1\t{name}"]) + "\n")
+    return f"host name {name}", ()
+
+
+def _wifi(text: str, root: Path) -> tuple[str, tuple[str, ...]]:
+    wifi = _settings(text)
+    ssid, psk, country = wifi.get("ssid", ""), wifi.get("psk", ""), wifi.get("country", "DK")
+    if not 1 <= len(ssid.encode()) <= 32 or not 8 <= len(psk) <= 63:
+        raise _NotApplied("give ssid = (1-32 bytes) and psk = (8-63 characters)")
+    if {'"', "\n", "\\"} & set(ssid + psk) or not COUNTRY.fullmatch(country.upper()):
+        raise _NotApplied('no " or \\ in ssid and psk; the country as two letters')
+    _write(
+        root / "etc/wpa_supplicant/wpa_supplicant-wlan0.conf",
+        f"ctrl_interface=DIR=/run/wpa_supplicant\ncountry={country.upper()}\n"
+        f'network={{\n\tssid="{ssid}"\n\tpsk="{psk}"\n}}\n',
+        0o600,
+    )
+    return f"Wi-Fi {ssid}", ("wpa_supplicant@wlan0.service",)
+
+
+def _ssh_keys(text: str, root: Path) -> tuple[str, tuple[str, ...]]:
+    lines = [line.strip() for line in text.splitlines()]
+    keys = [line for line in lines if SSH_KEY.fullmatch(line)]
+    wrong = [str(number) for number, line in enumerate(lines, 1)
+             if line and not line.startswith("#") and not SSH_KEY.fullmatch(line)]  # fmt: skip
+    if wrong or not keys:
+        raise _NotApplied(f"not SSH public keys (line {', '.join(wrong)})" if wrong else "no key")
+    ssh = root / "root/.ssh"
+    ssh.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _write(ssh / "authorized_keys", "\n".join(keys) + "\n", 0o600)
+    return f"{len(keys)} SSH key(s); SSH on", ("ssh.service",)
+
+
+def _timezone(text: str, root: Path) -> tuple[str, tuple[str, ...]]:
+    zone = text.strip()
+    known = re.fullmatch(r"[A-Za-z_]+(?:/[A-Za-z_+-]+)*", zone)
+    if not known or not (root / "usr/share/zoneinfo" / zone).is_file():
+        raise _NotApplied(f"{zone[:64]!r} is no time zone (Europe/Copenhagen)")
+    localtime = root / "etc/localtime"
+    localtime.unlink(missing_ok=True)
+    localtime.symlink_to(Path("/usr/share/zoneinfo") / zone)
+    _write(root / "etc/timezone", zone + "\n")
+    return f"time zone {zone}", ()
+
+
+SYSTEM_FILES = {
+    "hostname.txt": _hostname,
+    "wifi.txt": _wifi,  # ssid =, psk =, country = (DK)
+    "authorized_keys": _ssh_keys,  # SSH stays off without one
+    "timezone.txt": _timezone,
+}
+
+
+def install_system(boot: Path, root: Path = Path("/")) -> SystemSettings:
+    """The image's settings from the boot partition (SYSTEM_FILES), each file taken away
+    once applied (the Wi-Fi password must not stay on a FAT partition); the ones with
+    mistakes stay, explained in hotline-system-error.txt beside them."""
+    done: list[str] = []
+    units: list[str] = []
+    problems: list[str] = []
+    for name, apply in SYSTEM_FILES.items():
+        source = boot / name
+        if not source.is_file():
+            continue
+        try:
+            said, wanted = apply(source.read_text(encoding="utf-8"), root)
+        except _NotApplied as problem:
+            problems.append(f"{name}: {problem}")
+            continue
+        except UnicodeDecodeError:
+            problems.append(f"{name}: not a text file")
+            continue
+        done.append(said)
+        units += wanted
+        source.unlink()
+    report = boot / SYSTEM_ERROR_NAME
+    if problems:
+        report.write_text("\n".join(problems) + "\n", encoding="utf-8")
+    else:
+        report.unlink(missing_ok=True)
+    return SystemSettings(tuple(done), tuple(units), tuple(problems))

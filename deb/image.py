@@ -1,0 +1,247 @@
+"""`make image`: a flashable SD-card image, Debian bookworm arm64 for the Raspberry Pi 3, 4
+and Zero 2 W with the package preinstalled.
+
+    python deb/image.py --deb dist/hotline_<version>_arm64.deb [--out dist]
+
+Built from files, as root, with no loop devices (vmdb2 needs device-mapper): the arm64
+root is debootstrapped and configured under qemu-user-static (binfmt_misc), the FAT
+partition (RASPIFIRM: Debian's raspi-firmware, the kernel, the DTBs) is made with
+mkfs.vfat and mcopy, the root (RASPIROOT) with `mkfs.ext4 -d`, and the partition table
+with sfdisk.
+
+Stage 1 (the root with its kernel, firmware, kiosk and tools; the initramfs under
+emulation is the slow part) is cached in /var/cache/hotline/image by a hash of its
+inputs. Stage 2 (the package, the settings, the partitions) takes about a minute or two.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = Path(os.environ.get("HOTLINE_IMAGE_CACHE", "/var/cache/hotline/image"))
+MIRROR = "http://deb.debian.org/debian"
+SUITE = "bookworm"
+# debootstrap's part: enough for apt and systemd to run in the chroot.
+BOOTSTRAP = ["systemd", "systemd-sysv", "udev", "dbus", "apt", "ca-certificates"]
+# The appliance's machine: kernel and firmware for the Pi (and -M virt for the tests),
+# network, clock, SSH for technicians, the kiosk, the package's own dependencies.
+PACKAGES = [
+    "linux-image-arm64", "raspi-firmware", "firmware-brcm80211", "wireless-regdb",
+    "wpasupplicant", "systemd-resolved", "systemd-timesyncd", "openssh-server",
+    "cloud-guest-utils", "e2fsprogs", "dosfstools", "iproute2", "netbase", "kmod",
+    "python3", "python3-venv", "curl", "less", "nano", "i2c-tools",
+    "cage", "chromium", "fonts-dejavu-core", "seatd",
+]  # fmt: skip
+STAGE1_VERSION = "1"  # bump when stage 1's steps change
+FAT_MB = 256
+
+
+def run(*command: str | Path, env: dict[str, str] | None = None, **kwargs: object) -> None:
+    subprocess.run([str(part) for part in command], check=True, env=env, **kwargs)  # type: ignore[call-overload]
+
+
+def chroot(root: Path, *command: str) -> None:
+    env = {
+        "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+        "DEBIAN_FRONTEND": "noninteractive",
+        "LC_ALL": "C.UTF-8",
+        "HOME": "/root",
+    }
+    run("chroot", root, *command, env=env)
+
+
+def stage1_key() -> str:
+    inputs = "\n".join([STAGE1_VERSION, SUITE, MIRROR, *BOOTSTRAP, *PACKAGES])
+    return hashlib.sha256(inputs.encode()).hexdigest()[:12]
+
+
+class Mounted:
+    """/proc, /sys and /dev in the chroot while packages install (their scripts look)."""
+
+    def __init__(self, root: Path) -> None:
+        self.points = [(root / "proc", ["-t", "proc", "proc"]),
+                       (root / "sys", ["-t", "sysfs", "sysfs"]),
+                       (root / "dev", ["--bind", "/dev"]),
+                       (root / "dev/pts", ["--bind", "/dev/pts"])]  # fmt: skip
+
+    def __enter__(self) -> Mounted:
+        for point, how in self.points:
+            point.mkdir(parents=True, exist_ok=True)
+            run("mount", *how, point)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for point, _how in reversed(self.points):
+            subprocess.run(["umount", "-l", str(point)], check=False)
+
+
+def stage1() -> Path:
+    """The cached root: made once per set of inputs (tens of minutes under emulation)."""
+    place = CACHE / f"stage1-{stage1_key()}"
+    root = place / "root"
+    if (place / ".complete").exists():
+        return root
+    shutil.rmtree(place, ignore_errors=True)
+    root.mkdir(parents=True)
+    run("debootstrap", "--arch=arm64", "--variant=minbase", "--foreign",
+        "--components=main,non-free-firmware", f"--include={','.join(BOOTSTRAP)}",
+        SUITE, root, MIRROR)  # fmt: skip
+    chroot(root, "/debootstrap/debootstrap", "--second-stage")
+    (root / "etc/apt/sources.list").write_text(
+        f"deb {MIRROR} {SUITE} main non-free-firmware\n"
+        f"deb {MIRROR} {SUITE}-updates main non-free-firmware\n"
+        f"deb http://security.debian.org/debian-security {SUITE}-security main non-free-firmware\n"
+    )
+    # raspi-firmware writes the boot partition's files here, from its kernel hooks.
+    (root / "boot/firmware").mkdir(parents=True, exist_ok=True)
+    (root / "etc/default").mkdir(parents=True, exist_ok=True)
+    (root / "etc/default/raspi-firmware").write_text(
+        'ROOTPART=LABEL=RASPIROOT\nCONSOLES="tty1 ttyS1,115200"\n'
+    )
+    (root / "etc/default/raspi-firmware-custom").write_text(RASPI_CUSTOM)
+    no_services = root / "usr/sbin/policy-rc.d"  # nothing starts inside the build
+    no_services.write_text("#!/bin/sh\nexit 101\n")
+    no_services.chmod(0o755)
+    with Mounted(root):
+        chroot(root, "apt-get", "update", "-q")
+        chroot(root, "apt-get", "install", "-y", "-q", "--no-install-recommends", *PACKAGES)
+        chroot(root, "apt-get", "clean")
+    no_services.unlink()
+    (place / ".complete").write_text(stage1_key() + "\n")
+    return root
+
+
+# config.txt lines the firmware reads (the upstream DTBs; docs/deployment.md says which
+# of them Debian's kernel honours): I2C and SPI for the OLEDs, the PL011 UART for a sign.
+RASPI_CUSTOM = """\
+dtparam=i2c_arm=on
+dtparam=spi=on
+enable_uart=1
+dtoverlay=disable-bt
+"""
+
+
+def version() -> str:
+    import tomllib  # noqa: PLC0415
+
+    return str(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"])
+
+
+IMAGE_FILES = ROOT / "deb" / "image-files"  # what the image adds to the package's files
+
+
+def configure(root: Path) -> None:
+    """The appliance's machine: its own identity at first boot, network, clock, a small
+    journal, SSH off until a technician's key comes, the kiosk on HDMI."""
+    (root / "etc/hostname").write_text("hotline\n")
+    (root / "etc/hosts").write_text("127.0.0.1\tlocalhost\n127.0.1.1\thotline\n"
+                                    "::1\tlocalhost ip6-localhost ip6-loopback\n")  # fmt: skip
+    (root / "etc/fstab").write_text(
+        "LABEL=RASPIROOT / ext4 rw,noatime,commit=60,errors=remount-ro 0 1\n"
+        "LABEL=RASPIFIRM /boot/firmware vfat rw,noatime,umask=0077 0 2\n"
+    )
+    # Every card its own: machine id, SSH host keys (made at its first boot).
+    (root / "etc/machine-id").write_text("")
+    (root / "var/lib/dbus/machine-id").unlink(missing_ok=True)
+    for key in (root / "etc/ssh").glob("ssh_host_*"):
+        key.unlink()
+    for source in sorted(IMAGE_FILES.rglob("*")):
+        if source.is_file():
+            target = root / source.relative_to(IMAGE_FILES)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+            target.chmod(0o755 if os.access(source, os.X_OK) else 0o644)
+    resolv = root / "etc/resolv.conf"
+    resolv.unlink(missing_ok=True)
+    resolv.symlink_to("/run/systemd/resolve/stub-resolv.conf")
+    (root / "etc/timezone").write_text("Europe/Copenhagen\n")
+    localtime = root / "etc/localtime"
+    localtime.unlink(missing_ok=True)
+    localtime.symlink_to("/usr/share/zoneinfo/Europe/Copenhagen")
+    chroot(root, "usermod", "-p", "*", "root")  # no password: SSH keys only
+    chroot(root, "systemctl", "disable", "ssh.service")  # on once a key is given
+    chroot(root, "systemctl", "enable", "systemd-networkd.service", "systemd-resolved.service",
+           "systemd-timesyncd.service", "hotline-image-firstboot.service",
+           "hotline-firstboot.service", "hotline.service", "hotline-kiosk.service")  # fmt: skip
+    chroot(root, "systemctl", "set-default", "graphical.target")
+
+
+def assemble(root: Path, work: Path, image: Path) -> None:
+    """The SD card: a FAT partition from /boot/firmware, an ext4 root from the rest."""
+    firmware = work / "firmware"
+    shutil.move(root / "boot/firmware", firmware)
+    (root / "boot/firmware").mkdir()
+    fat = work / "fat.img"
+    run("mkfs.vfat", "-C", "-F", "32", "-n", "RASPIFIRM", fat, str(FAT_MB * 1024),
+        stdout=subprocess.DEVNULL)  # fmt: skip
+    run("mcopy", "-s", "-i", fat, *sorted(firmware.iterdir()), "::/")
+    used_mb = int(subprocess.run(["du", "-sm", str(root)], capture_output=True, text=True,
+                                 check=True).stdout.split()[0])  # fmt: skip
+    root_mb = int(used_mb * 1.2) + 300  # room for the venv's upgrades; grows at first boot
+    ext4 = work / "root.img"
+    run("mkfs.ext4", "-q", "-L", "RASPIROOT", "-d", root, "-E", "root_owner=0:0", ext4,
+        f"{root_mb}M")  # fmt: skip
+    start_mb = 4  # the partitions aligned to 4 MiB, as SD cards like
+    total_mb = start_mb + FAT_MB + root_mb
+    image.unlink(missing_ok=True)
+    with image.open("wb") as file:
+        file.truncate(total_mb * 1024 * 1024)
+    table = (f"label: dos\nunit: sectors\n"
+             f"start={start_mb * 2048}, size={FAT_MB * 2048}, type=c, bootable\n"
+             f"start={(start_mb + FAT_MB) * 2048}, type=83\n")  # fmt: skip
+    run("sfdisk", "--quiet", image, input=table.encode())
+    for part, offset_mb in ((fat, start_mb), (ext4, start_mb + FAT_MB)):
+        run("dd", f"if={part}", f"of={image}", "bs=4M", "conv=notrunc,sparse",
+            f"seek={offset_mb * 1024 * 1024}", "oflag=seek_bytes", "status=none")  # fmt: skip
+
+
+def build(deb: Path, out: Path) -> Path:
+    base = stage1()
+    out.mkdir(parents=True, exist_ok=True)
+    image = out / f"hotline-{version()}-raspi-arm64.img"
+    with tempfile.TemporaryDirectory(dir=CACHE, prefix="stage2-") as scratch:
+        work = Path(scratch)
+        root = work / "root"
+        run("cp", "-a", base, root)
+        shutil.copyfile(deb, root / "tmp" / deb.name)
+        no_services = root / "usr/sbin/policy-rc.d"
+        no_services.write_text("#!/bin/sh\nexit 101\n")
+        no_services.chmod(0o755)
+        with Mounted(root):  # offline: every dependency is in stage 1
+            chroot(
+                root,
+                "apt-get",
+                "install",
+                "-y",
+                "-q",
+                "--no-install-recommends",
+                "--no-download",
+                f"/tmp/{deb.name}",
+            )  # noqa: S108 - in the chroot; fmt: skip
+        no_services.unlink()
+        (root / "tmp" / deb.name).unlink()
+        configure(root)
+        assemble(root, work, image)
+    compressed = image.with_suffix(".img.xz")
+    compressed.unlink(missing_ok=True)
+    run("xz", "-T0", "-3", "--keep", "--force", image)
+    return compressed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deb", type=Path, required=True)
+    parser.add_argument("--out", type=Path, default=ROOT / "dist")
+    args = parser.parse_args()
+    print(build(args.deb, args.out))
+
+
+if __name__ == "__main__":
+    main()
