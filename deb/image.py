@@ -224,7 +224,7 @@ def build(deb: Path, out: Path) -> Path:
                 "--no-install-recommends",
                 "--no-download",
                 f"/tmp/{deb.name}",
-            )  # noqa: S108 - in the chroot; fmt: skip
+            )
         no_services.unlink()
         (root / "tmp" / deb.name).unlink()
         configure(root)
