@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit bench soak deb system-test pbx-test system-deps screenshot screens oled-references clean
+.PHONY: demo test lint typecheck unit bench soak deb image image-test image-deps system-test pbx-test system-deps screenshot screens oled-references clean
 
 demo: $(VENV)/.demo
 	$(BIN)/hotline demo
@@ -33,6 +33,20 @@ pbx-test: system-deps $(VENV)/.dev
 # The package for the Pi (ARCH=amd64 for a PC); wheels for the target fetched now.
 deb: $(VENV)/.dev
 	$(BIN)/python deb/build.py --arch $(or $(ARCH),arm64)
+
+# The SD-card image, dist/hotline-<version>-raspi-arm64.img.xz (root; stage 1, the root
+# with kernel, firmware and kiosk, is cached in /var/cache/hotline/image by its inputs).
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+image: image-deps $(VENV)/.dev
+	$(BIN)/python deb/build.py --arch arm64
+	$(BIN)/python deb/image.py --deb dist/hotline_$(VERSION)_arm64.deb
+
+# The image booted in qemu-system-aarch64 -M virt: first boot, READY, the board, the kiosk.
+image-test: image system-deps
+	$(BIN)/pytest -rs tests/image
+
+image-deps:
+	@sh scripts/image-deps.sh
 
 # Benchmarks print each figure beside a baseline measured in the same run (root for the
 # CPU quota; Chromium's JS heap is watched for HEAP_MIN minutes).

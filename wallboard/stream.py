@@ -64,6 +64,7 @@ class Delta(msgspec.Struct, frozen=True, kw_only=True, tag="delta", tag_field="t
     agents_removed: list[str] | UnsetType = UNSET  # no longer on duty
     ticker: list[TickerView] | UnsetType = UNSET
     rota: list[ShiftView] | UnsetType | None = UNSET
+    clock_sure: bool | UnsetType = UNSET
 
 
 _encoder = msgspec.json.Encoder()
@@ -154,6 +155,7 @@ class BoardStream:
         self._rules: object = None
         self._hours_known: tuple[Schedule, datetime, datetime, HoursState] | None = None
         self.model: BoardView | None = None
+        self._clock_sure = True
 
     def step(
         self, board: Board, touches: Touches, now: float, wall_now: datetime, *,
@@ -186,6 +188,8 @@ class BoardStream:
             changes["open"] = moment.is_open
         if before is None or moment.next_open != before.next_open:
             changes["next_open"] = moment.next_open
+        if before is None or board.clock_sure != self._clock_sure:
+            self._clock_sure = changes["clock_sure"] = board.clock_sure
         self._step_queues(board, touches, moment, before, changes, full=full)
         rota_touched = self._step_agents(
             board, touches, moment, changes, full=full, rescheduled=rescheduled
@@ -209,6 +213,7 @@ class BoardStream:
             agents=list(self._sorted),
             ticker=self._ticker,
             rota=self._rota,
+            clock_sure=board.clock_sure,
         )
         if not changes and not keepalive:
             return None
@@ -321,7 +326,7 @@ class BoardStream:
 
 
 # The parts a delta carries whole when they change.
-_WHOLE = ("feed", "open", "next_open", "ticker", "rota")
+_WHOLE = ("feed", "open", "next_open", "ticker", "rota", "clock_sure")
 
 
 def view_delta(before: BoardView, after: BoardView, number: int) -> Delta:

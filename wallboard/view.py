@@ -134,6 +134,9 @@ class BoardView(msgspec.Struct, frozen=True, kw_only=True):
     agents: list[AgentView]
     ticker: list[TickerView]
     rota: list[ShiftView] | None = None  # today's rota (done shifts left out); None: none
+    # False until the appliance's clock is synchronised: its time and day may be wrong, and
+    # the displays say so rather than show them.
+    clock_sure: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +218,7 @@ def board_view(board: Board, now: float, wall_now: datetime, site_name: str = ""
         agents=sorted((agent_view(entry, moment) for entry in on_duty), key=agent_order),
         ticker=ticker_views(board, wall_now),
         rota=rota_views(board, moment),
+        clock_sure=board.clock_sure,
     )
 
 

@@ -53,6 +53,14 @@ def _empty() -> Map[str, V]:
 
 
 @dataclass(frozen=True, slots=True)
+class ClockSure:
+    """Whether this appliance's own clock is synchronised (a Pi has no battery clock: at
+    boot without a network it starts from the last shutdown's time)."""
+
+    sure: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Connection:
     """The broker link came up or went down (from the MQTT adapter, not the contract)."""
 
@@ -60,7 +68,7 @@ class Connection:
     reason: str = ""
 
 
-BoardEvent: TypeAlias = Event | Connection
+BoardEvent: TypeAlias = Event | Connection | ClockSure
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +161,7 @@ class Board:
     # For displays that redo only what changed (the wallboard's deltas); not the board's
     # content, so two boards that hold the same are equal whatever made them.
     touched: Touched = field(default=None, compare=False)
+    clock_sure: bool = True  # this appliance's clock synchronised (ClockSure)
 
 
 def _put(mapping: Map[K, V], key: K, value: V | None) -> Map[K, V]:
@@ -170,7 +179,9 @@ def fold(board: Board, event: BoardEvent, now: float) -> Board:
             # Retained messages follow the subscription: rebuild from them, so entities
             # removed while we were away do not linger. The arrival samples are this
             # appliance's own observations, not the broker's: they stay.
-            return Board(rules=rules, connected=True, arrivals=board.arrivals)
+            return Board(
+                rules=rules, connected=True, arrivals=board.arrivals, clock_sure=board.clock_sure
+            )
         case Connection(connected=False):
             return replace(board, connected=False, touched=None) if board.connected else board
         case FeedStatus(online=online):
@@ -193,6 +204,7 @@ def fold(board: Board, event: BoardEvent, now: float) -> Board:
                 _arrivals(board, queue, state, now),
                 board.tallies,
                 ("queue", queue),
+                board.clock_sure,
             )
         case AgentUpdate(agent=agent, state=state, times_believed=believed):
             agent_entry = _agent_entry(board, agent, state, now, believed)
@@ -209,12 +221,17 @@ def fold(board: Board, event: BoardEvent, now: float) -> Board:
                 board.arrivals,
                 _tallied(board.tallies, previous.state if previous else None, state),
                 ("agent", agent),
+                board.clock_sure,
             )
         case TickerUpdate(target=target, message=message):
             ticker = _put(board.ticker, target, message)
             return replace(board, ticker=ticker, last_message=now, touched=None)
         case RotaUpdate(day=day, rota=rota):  # the supervisors', not news of the phone system
             return replace(board, rotas=_put(board.rotas, day, rota), touched=None)
+        case ClockSure(sure=sure):  # this appliance's own, not news of the phone system
+            return (
+                replace(board, clock_sure=sure, touched=None) if sure != board.clock_sure else board
+            )
     return board
 
 

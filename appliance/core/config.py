@@ -42,6 +42,9 @@ class SiteConfig(Section, frozen=True, kw_only=True):
     id: Identifier
     name: str = ""
     appliance: Identifier = msgspec.field(default_factory=_default_appliance_id)
+    # The displays say the clock is not set until NTP has set it (a Pi has no battery
+    # clock). True: the clock is right without NTP (a real-time clock, no network).
+    trust_clock: bool = False
 
 
 class MqttConfig(Section, frozen=True, kw_only=True):

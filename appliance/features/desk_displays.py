@@ -116,6 +116,8 @@ class DeskDisplays:
         view, grown = self._views.value, now - self._view_at
         local = self._clock.now().astimezone(self._timezone)
         clock = f"{local:%H.%M}" if self._language == "da" else f"{local:%H:%M}"
+        if not view.clock_sure:  # not synchronised yet: no time rather than a wrong one
+            clock = "--.--" if self._language == "da" else "--:--"
         for desk_id, status in self._statuses.value.items():
             light = self.lights.get(desk_id)
             if light is not None and light.value != status.light:

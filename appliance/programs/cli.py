@@ -61,7 +61,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         config.site.id,
         json.dumps(redacted(config), ensure_ascii=False),
     )
-    run_until_stopped(Appliance(config, freeze_start=True).run)
+    from appliance.drivers.timesync import clock_synchronised  # noqa: PLC0415
+
+    appliance = Appliance(config, freeze_start=True, clock_synchronised=clock_synchronised)
+    run_until_stopped(appliance.run)
     return 0
 
 

@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ctypes
-import ctypes.util
 import json
 import os
 import secrets
@@ -32,12 +30,12 @@ import msgspec
 from appliance.core.config import Config, OledConfig, broker_name
 from appliance.core.errors import ConfigError, HotlineError
 from appliance.drivers.mqtt import describe_error, login
+from appliance.drivers.timesync import clock_synchronised
 from appliance.programs.configuration import load_config
 
 Language = Literal["da", "en"]
 MIN_FREE_BYTES = 200 * 1024 * 1024  # history, the journal and an upgrade's room
 MIN_FREE_SHARE = 0.05
-TIME_ERROR = 5  # adjtimex(2): the clock is not synchronised
 BROKER_TIMEOUT_S = 8.0
 
 
@@ -50,22 +48,6 @@ class Finding:
 
     def said(self, language: Language) -> str:
         return self.da if language == "da" else self.en
-
-
-def clock_synchronised() -> bool | None:
-    """The kernel's word (adjtimex with no changes): None where it cannot be asked."""
-
-    class Timex(ctypes.Structure):
-        _fields_ = [("modes", ctypes.c_uint), ("rest", ctypes.c_byte * 256)]
-
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return None
-    try:
-        state = ctypes.CDLL(name, use_errno=True).adjtimex(ctypes.byref(Timex()))
-    except (OSError, AttributeError):
-        return None
-    return None if state < 0 else state != TIME_ERROR
 
 
 def _systemctl(*args: str) -> str | None:

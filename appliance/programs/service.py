@@ -18,7 +18,7 @@ from aiohttp import web
 from PIL import Image
 
 from appliance import __version__
-from appliance.core.board import BoardRules
+from appliance.core.board import BoardRules, ClockSure
 from appliance.core.clock import Clock, SystemClock
 from appliance.core.config import Config, WebConfig, read_secret
 from appliance.core.contract import Topics
@@ -53,6 +53,8 @@ from wallboard.words import press_text
 
 Row = dict[str, Any]
 log = logging.getLogger(__name__)
+CLOCK_UNSURE_RECHECK_S = 5.0  # until NTP has set the clock: the displays follow soon
+CLOCK_RECHECK_S = 300.0  # once set: a clock that loses it is seen within minutes
 
 
 def _web_tls(web: WebConfig) -> ssl.SSLContext | None:
@@ -78,9 +80,12 @@ class Appliance:
         oled_factory: DeviceFactory = make_device,
         sign_opener: Opener = serial_for_url,
         freeze_start: bool = False,
+        clock_synchronised: Callable[[], bool | None] | None = None,
     ) -> None:
         self.config = config
         self._freeze_start = freeze_start
+        # None: the clock is taken as right (tests, the demo); `hotline run` asks the kernel.
+        self._clock_synchronised = None if config.site.trust_clock else clock_synchronised
         self._extend_web = extend_web
         self.notifier = notifier or Notifier()
         self._pin_factory = pin_factory
@@ -380,6 +385,8 @@ class Appliance:
             if self.notifier.enabled:
                 self._supervised(group, "systemd", lambda: self.notifier.run(self.status_line))
             self._supervised(group, "history", self._run_history)
+            if self._clock_synchronised is not None:
+                self._supervised(group, "clock", self._watch_clock)
             if self.homeassistant is not None:
                 self._supervised(group, "home assistant", self.homeassistant.run)
             if self.sign is not None:
@@ -413,6 +420,14 @@ class Appliance:
         await self._history_tried.wait()
         self._supervised(group, "desks", self.desks.run)
         self._supervised(group, "desk presses", self.desks.run_presses)
+
+    async def _watch_clock(self) -> NoReturn:
+        """Until NTP has set the clock the displays say it is not set (no wrong day)."""
+        assert self._clock_synchronised is not None
+        while True:
+            sure = await asyncio.to_thread(self._clock_synchronised) is not False
+            self.hub.apply(ClockSure(sure))
+            await asyncio.sleep(CLOCK_RECHECK_S if sure else CLOCK_UNSURE_RECHECK_S)
 
     async def _publish_health(self) -> NoReturn:
         site = self.config.site

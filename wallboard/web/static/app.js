@@ -112,6 +112,7 @@ function applyDelta(delta) {
   for (const key of ["feed", "open", "next_open"]) {
     if (key in delta) { board[key] = delta[key]; changed.header = true; }
   }
+  if ("clock_sure" in delta) board.clock_sure = delta.clock_sure;
   board.generated_at = delta.generated_at;
   if ("ticker" in delta) board.ticker = delta.ticker;
   if ("rota" in delta) board.rota = delta.rota;
@@ -156,8 +157,9 @@ function onMessage(message) {
   if (message.type === "board") {
     const wasConnected = connected;
     connected = true;
+    const unsure = board && board.clock_sure === false;
     takeSnapshot(message);
-    if (!wasConnected || moved) showClock();
+    if (!wasConnected || moved || unsure !== (board.clock_sure === false)) showClock();
     return;
   }
   if (message.type !== "delta" || awaitingSnapshot || message.n <= number) return;
@@ -165,7 +167,7 @@ function onMessage(message) {
   number = message.n;
   applyDelta(message);
   ticking.withMessage();
-  if (moved) showClock();
+  if (moved || "clock_sure" in message) showClock();
 }
 
 function askSnapshot() {
@@ -284,6 +286,11 @@ function siteNow() {
 function showClock() {
   ticking.clock(() => {
     const now = siteNow();
+    if (board && board.clock_sure === false) { // a Pi not yet synchronised: no wrong day
+      setText(document.getElementById("clock"), clockText("--:--"));
+      setText(document.getElementById("date"), T.clock_unsure);
+      return now.getUTCSeconds();
+    }
     setText(document.getElementById("clock"), hhmm(now));
     setText(document.getElementById("date"),
       `${weekdayName(now.getUTCDay())} ${now.getUTCDate()}.${now.getUTCMonth() + 1}.${now.getUTCFullYear()}`);
