@@ -37,8 +37,13 @@ PACKAGES = [
     "wpasupplicant", "systemd-resolved", "systemd-timesyncd", "openssh-server",
     "cloud-guest-utils", "e2fsprogs", "dosfstools", "iproute2", "netbase", "kmod",
     "python3", "python3-venv", "curl", "less", "nano", "i2c-tools",
-    "cage", "chromium", "fonts-dejavu-core", "seatd",
+    "cage", "chromium", "fonts-dejavu-core", "seatd", "libpam-systemd",
+    "python3-spidev",  # SPI OLEDs: luma's spidev has no wheel (GPIO's lgpio is in the package)
 ]  # fmt: skip
+# Settings made before the packages: dpkg keeps ours (--force-confold), never asks.
+APT_INSTALL = ["apt-get", "install", "-y", "-q", "--no-install-recommends",
+               "-o", "Dpkg::Options::=--force-confold",
+               "-o", "Dpkg::Options::=--force-confdef"]  # fmt: skip
 STAGE1_VERSION = "1"  # bump when stage 1's steps change
 FAT_MB = 256
 
@@ -58,7 +63,8 @@ def chroot(root: Path, *command: str) -> None:
 
 
 def stage1_key() -> str:
-    inputs = "\n".join([STAGE1_VERSION, SUITE, MIRROR, *BOOTSTRAP, *PACKAGES])
+    inputs = "\n".join([STAGE1_VERSION, SUITE, MIRROR, *BOOTSTRAP, *PACKAGES, *APT_INSTALL,
+                        RASPI_DEFAULTS, RASPI_CUSTOM])  # fmt: skip
     return hashlib.sha256(inputs.encode()).hexdigest()[:12]
 
 
@@ -72,14 +78,35 @@ class Mounted:
                        (root / "dev/pts", ["--bind", "/dev/pts"])]  # fmt: skip
 
     def __enter__(self) -> Mounted:
-        for point, how in self.points:
-            point.mkdir(parents=True, exist_ok=True)
-            run("mount", *how, point)
+        try:
+            for point, how in self.points:
+                point.mkdir(parents=True, exist_ok=True)
+                run("mount", *how, point)
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *_: object) -> None:
-        for point, _how in reversed(self.points):
-            subprocess.run(["umount", "-l", str(point)], check=False)
+        unmount_under(self.points[0][0].parent)
+
+
+def unmount_under(place: Path) -> None:
+    """Every mount at or below `place`, deepest first (a killed build leaves its /dev)."""
+    prefix = str(place.resolve())
+    mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
+    for point in sorted((m for m in mounts if m == prefix or m.startswith(prefix + "/")),
+                        key=len, reverse=True):  # fmt: skip
+        subprocess.run(["umount", "-l", point], check=False)
+
+
+def remove_tree(place: Path) -> None:
+    """rmtree, never through a mount (the host's /dev bound into a chroot)."""
+    unmount_under(place)
+    mounts = Path("/proc/mounts").read_text()
+    if f" {place.resolve()}/" in mounts:
+        raise RuntimeError(f"{place}: still mounted below, not removed")
+    shutil.rmtree(place, ignore_errors=True)
 
 
 def stage1() -> Path:
@@ -88,7 +115,7 @@ def stage1() -> Path:
     root = place / "root"
     if (place / ".complete").exists():
         return root
-    shutil.rmtree(place, ignore_errors=True)
+    remove_tree(place)
     root.mkdir(parents=True)
     run("debootstrap", "--arch=arm64", "--variant=minbase", "--foreign",
         "--components=main,non-free-firmware", f"--include={','.join(BOOTSTRAP)}",
@@ -102,22 +129,21 @@ def stage1() -> Path:
     # raspi-firmware writes the boot partition's files here, from its kernel hooks.
     (root / "boot/firmware").mkdir(parents=True, exist_ok=True)
     (root / "etc/default").mkdir(parents=True, exist_ok=True)
-    (root / "etc/default/raspi-firmware").write_text(
-        'ROOTPART=LABEL=RASPIROOT\nCONSOLES="tty1 ttyS1,115200"\n'
-    )
+    (root / "etc/default/raspi-firmware").write_text(RASPI_DEFAULTS)
     (root / "etc/default/raspi-firmware-custom").write_text(RASPI_CUSTOM)
     no_services = root / "usr/sbin/policy-rc.d"  # nothing starts inside the build
     no_services.write_text("#!/bin/sh\nexit 101\n")
     no_services.chmod(0o755)
     with Mounted(root):
         chroot(root, "apt-get", "update", "-q")
-        chroot(root, "apt-get", "install", "-y", "-q", "--no-install-recommends", *PACKAGES)
+        chroot(root, *APT_INSTALL, *PACKAGES)
         chroot(root, "apt-get", "clean")
     no_services.unlink()
     (place / ".complete").write_text(stage1_key() + "\n")
     return root
 
 
+RASPI_DEFAULTS = 'ROOTPART=LABEL=RASPIROOT\nCONSOLES="tty1 ttyS1,115200"\n'
 # config.txt lines the firmware reads (the upstream DTBs; docs/deployment.md says which
 # of them Debian's kernel honours): I2C and SPI for the OLEDs, the PL011 UART for a sign.
 RASPI_CUSTOM = """\
@@ -173,11 +199,63 @@ def configure(root: Path) -> None:
     chroot(root, "systemctl", "set-default", "graphical.target")
 
 
+def _fdt(*command: str | Path) -> str | None:
+    done = subprocess.run([str(part) for part in command], capture_output=True, text=True,
+                          check=False)  # fmt: skip
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+SPIDEV = "rohm,dh2228fv"  # a compatible the kernel's spidev driver binds (upstream DTs name none)
+NEW_PHANDLE = 0x6F746C00  # "otl": far above dtc's own, which count up from 1
+
+
+def enable_hardware(firmware: Path) -> list[str]:
+    """I2C1 and SPI0 (a spidev on each chip select) switched on in every Pi DTB.
+
+    Debian's raspi-firmware carries the upstream kernel's DTBs and no overlays, so
+    `dtoverlay=spi0-2cs` or `dtparam=spi=on` in config.txt do nothing; the nodes are set
+    here instead. The PL011 UART stays with Bluetooth (on a Pi 3 its pins are BT's): a
+    sign goes on a USB serial adapter (/dev/wallboard).
+    """
+    changed = []
+    for dtb in sorted(firmware.glob("bcm27*-rpi-*.dtb")):
+        i2c = _fdt("fdtget", "-t", "s", dtb, "/aliases", "i2c1")
+        if i2c:
+            run("fdtput", "-t", "s", dtb, i2c, "status", "okay")
+        spi = _fdt("fdtget", "-t", "s", dtb, "/aliases", "spi0")
+        gpio = _fdt("fdtget", "-t", "s", dtb, "/aliases", "gpio") or _fdt(
+            "fdtget", "-t", "s", dtb, "/__symbols__", "gpio"
+        )
+        pins = f"{gpio}/spi0_gpio7" if gpio else None
+        if (
+            spi
+            and pins
+            and _fdt("fdtget", "-l", dtb, gpio)
+            and "spi0_gpio7" in (_fdt("fdtget", "-l", dtb, gpio) or "").split()
+        ):
+            phandle = _fdt("fdtget", "-t", "u", dtb, pins, "phandle")
+            if phandle is None:
+                phandle = str(NEW_PHANDLE)
+                run("fdtput", "-t", "u", dtb, pins, "phandle", phandle)
+            run("fdtput", "-t", "s", dtb, spi, "pinctrl-names", "default")
+            run("fdtput", "-t", "u", dtb, spi, "pinctrl-0", phandle)
+            run("fdtput", "-t", "s", dtb, spi, "status", "okay")
+            for select in (0, 1):
+                node = f"{spi}/spidev@{select}"
+                run("fdtput", "-c", dtb, node)
+                run("fdtput", "-t", "s", dtb, node, "compatible", SPIDEV)
+                run("fdtput", "-t", "u", dtb, node, "reg", str(select))
+                run("fdtput", "-t", "u", dtb, node, "spi-max-frequency", "10000000")
+        changed.append(dtb.name)
+    return changed
+
+
 def assemble(root: Path, work: Path, image: Path) -> None:
     """The SD card: a FAT partition from /boot/firmware, an ext4 root from the rest."""
     firmware = work / "firmware"
     shutil.move(root / "boot/firmware", firmware)
     (root / "boot/firmware").mkdir()
+    print("hardware on in", ", ".join(enable_hardware(firmware)) or "no device tree")
     fat = work / "fat.img"
     run("mkfs.vfat", "-C", "-F", "32", "-n", "RASPIFIRM", fat, str(FAT_MB * 1024),
         stdout=subprocess.DEVNULL)  # fmt: skip
@@ -206,8 +284,10 @@ def build(deb: Path, out: Path) -> Path:
     base = stage1()
     out.mkdir(parents=True, exist_ok=True)
     image = out / f"hotline-{version()}-raspi-arm64.img"
-    with tempfile.TemporaryDirectory(dir=CACHE, prefix="stage2-") as scratch:
-        work = Path(scratch)
+    for leftover in CACHE.glob("stage2-*"):  # a build that was killed
+        remove_tree(leftover)
+    work = Path(tempfile.mkdtemp(dir=CACHE, prefix="stage2-"))
+    try:
         root = work / "root"
         run("cp", "-a", base, root)
         shutil.copyfile(deb, root / "tmp" / deb.name)
@@ -215,24 +295,16 @@ def build(deb: Path, out: Path) -> Path:
         no_services.write_text("#!/bin/sh\nexit 101\n")
         no_services.chmod(0o755)
         with Mounted(root):  # offline: every dependency is in stage 1
-            chroot(
-                root,
-                "apt-get",
-                "install",
-                "-y",
-                "-q",
-                "--no-install-recommends",
-                "--no-download",
-                f"/tmp/{deb.name}",  # noqa: S108 - inside the chroot, put there just above
-            )
+            # (in the chroot's /tmp, put there just above)
+            chroot(root, *APT_INSTALL, "--no-download", f"/tmp/{deb.name}")  # noqa: S108
         no_services.unlink()
         (root / "tmp" / deb.name).unlink()
         configure(root)
         assemble(root, work, image)
-    compressed = image.with_suffix(".img.xz")
-    compressed.unlink(missing_ok=True)
+    finally:
+        remove_tree(work)
     run("xz", "-T0", "-3", "--keep", "--force", image)
-    return compressed
+    return image.with_suffix(".img.xz")
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ have mcopy || need="$need mtools"
 have sfdisk || need="$need fdisk"
 have xz || need="$need xz-utils"
 have debootstrap || need="$need debootstrap"
+have fdtput || need="$need device-tree-compiler"
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 if [ -n "$need" ]; then

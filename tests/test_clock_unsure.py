@@ -4,11 +4,13 @@ say it is not set rather than show a wrong day; once NTP has set it, they show i
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 from gpiozero.pins.mock import MockFactory
 
 from appliance.core.contract import Topics
+from appliance.drivers.timesync import clock_synchronised
 from appliance.programs.service import Appliance
 from tests.conftest import make_config, running, until
 from tests.support.chromium import CHROMIUM, chromium_page
@@ -43,3 +45,12 @@ async def test_the_displays_say_the_clock_is_not_set_until_it_is(
         assert "Uret" not in await page.evaluate("document.getElementById('date').textContent")
         await until(lambda: screen.value.clock != "--.--", timeout=15, what="the desk's clock")
         assert page.exceptions == []
+
+
+def test_timesyncd_says_when_it_has_set_the_clock(tmp_path: Path) -> None:
+    timesync = tmp_path / "timesync"
+    assert clock_synchronised(timesync) is None  # no timesyncd here: nothing is known
+    timesync.mkdir()
+    assert clock_synchronised(timesync) is False
+    (timesync / "synchronized").touch()
+    assert clock_synchronised(timesync) is True

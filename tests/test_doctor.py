@@ -45,6 +45,7 @@ def well(tmp_path: Path, **changes: Any) -> Machine:
         "devices": tmp_path / "dev",
         "disk_usage": lambda _path: Usage(8 << 30, 1 << 30, 7 << 30),
         "open_oled": lambda _oled: None,
+        "service_outputs": lambda _config: None,  # the service is not running
     }
     return Machine(**(settings | changes))
 

@@ -115,6 +115,7 @@ def test_the_image_takes_its_host_name_wifi_key_and_zone_from_the_boot_partition
     assert "127.0.1.1\thotline" not in (root / "etc/hosts").read_text()
     wpa = root / "etc/wpa_supplicant/wpa_supplicant-wlan0.conf"
     assert 'ssid="Borgerservice"' in wpa.read_text()
+    assert 'psk="ikke-sikker"' in wpa.read_text()  # quotes round a value are not its own
     assert stat.S_IMODE(wpa.stat().st_mode) == 0o600
     keys = root / "root/.ssh/authorized_keys"
     assert keys.read_text() == KEY + "\n"

@@ -15,10 +15,13 @@ import asyncio
 import contextlib
 import json
 import os
+import pwd
 import secrets
 import shutil
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,7 +30,7 @@ from typing import Any, Literal
 import aiomqtt
 import msgspec
 
-from appliance.core.config import Config, OledConfig, broker_name
+from appliance.core.config import Config, OledConfig, broker_name, read_secret
 from appliance.core.errors import ConfigError, HotlineError
 from appliance.drivers.mqtt import describe_error, login
 from appliance.drivers.timesync import clock_synchronised
@@ -66,8 +69,26 @@ def open_oled(config: OledConfig) -> None:
     from appliance.drivers.oled import make_device  # noqa: PLC0415 - luma only when asked
 
     device = make_device(config)
+    device.persist = True  # let go without clearing or switching off the panel
     with contextlib.suppress(Exception):
         device.cleanup()
+
+
+def service_outputs(config: Config) -> dict[str, tuple[bool, str]] | None:
+    """The running service's own word on its outputs (/healthz), or None if not running."""
+    host, _, port = config.web.listen.rpartition(":")
+    everywhere = ("", "0.0.0.0", "::", "[::]")  # noqa: S104 - read, not bound: the service's
+    host = "127.0.0.1" if host in everywhere else host.strip("[]")
+    scheme = "https" if config.web.tls_cert_file else "http"
+    try:
+        with urllib.request.urlopen(f"{scheme}://{host}:{port}/healthz", timeout=5) as reply:  # noqa: S310 - our own
+            body = json.load(reply)
+    except urllib.error.HTTPError as unhealthy:  # 503: unhealthy, and says why
+        body = json.load(unhealthy)
+    except (OSError, ValueError):
+        return None
+    outputs = body.get("health", {}).get("outputs", [])
+    return {o["name"]: (o["status"] == "ok", o.get("message") or "") for o in outputs}
 
 
 def open_sign(config: Config) -> None:
@@ -84,6 +105,7 @@ class Machine:
     systemctl: Callable[..., str | None] = _systemctl
     open_oled: Callable[[OledConfig], None] = open_oled
     open_sign: Callable[[Config], None] = open_sign
+    service_outputs: Callable[[Config], dict[str, tuple[bool, str]] | None] = service_outputs
     devices: Path = Path("/dev")
     disk_usage: Callable[[Path], Any] = shutil.disk_usage
 
@@ -112,6 +134,18 @@ async def check_brokers(config: Config) -> list[Finding]:
         broker = msgspec.structs.replace(
             broker, connect_timeout_s=min(broker.connect_timeout_s, BROKER_TIMEOUT_S)
         )
+        secret = broker.password_file
+        if secret:
+            try:
+                read_secret(secret)
+            except (OSError, IndexError) as error:
+                why = "er tom" if isinstance(error, IndexError) else f"kan ikke læses ({error})"
+                why_en = (
+                    "is empty" if isinstance(error, IndexError) else f"cannot be read ({error})"
+                )
+                findings.append(Finding("broker", False, f"adgangskodefilen {secret} {why}",
+                                        f"the password file {secret} {why_en}"))  # fmt: skip
+                continue
         try:
             async with login(broker, f"hotline-doctor-{secrets.token_hex(4)}"):
                 pass
@@ -142,19 +176,24 @@ async def check_brokers(config: Config) -> list[Finding]:
     return findings
 
 
-def check_clock(machine: Machine) -> Finding:
+def check_clock(config: Config, machine: Machine) -> Finding:
+    if config.site.trust_clock:
+        return Finding("clock", True, "uret stoles på (site.trust_clock)",
+                       "the clock is trusted (site.trust_clock)")  # fmt: skip
     synced = machine.synchronised()
     if synced is None:
-        return Finding("clock", True, "uret: kan ikke spørges her (ingen adjtimex)",
-                       "the clock: cannot be asked here (no adjtimex)")  # fmt: skip
+        return Finding("clock", True, "uret: systemd-timesyncd kører ikke her",
+                       "the clock: systemd-timesyncd does not run here")  # fmt: skip
     if synced:
         return Finding("clock", True, "uret er synkroniseret", "the clock is synchronised")
     return Finding(
         "clock", False,
         "uret er ikke synkroniseret: en Pi har intet batteriur. Tjek netværket og "
-        "'timedatectl timesync-status' (systemd-timesyncd skal kunne nå en NTP-server)",
+        "'timedatectl timesync-status' (systemd-timesyncd skal kunne nå en NTP-server; "
+        "på et lukket net: ntp.txt på boot-partitionen)",
         "the clock is not synchronised: a Pi has no battery clock. Check the network and "
-        "'timedatectl timesync-status' (systemd-timesyncd must reach an NTP server)",
+        "'timedatectl timesync-status' (systemd-timesyncd must reach an NTP server; on a "
+        "closed network: ntp.txt on the boot partition)",
     )  # fmt: skip
 
 
@@ -166,17 +205,32 @@ def _oled_where(oled: OledConfig) -> str:
 
 def check_oleds(config: Config, machine: Machine) -> list[Finding]:
     findings = []
+    running = machine.service_outputs(config) if config.oled else None
     for oled in config.oled:
         if oled.driver == "dummy":
             continue
         where = _oled_where(oled)
         where_en = where.replace("adresse", "address")
+        if running is not None:  # the service has the display: ask it, do not touch it
+            ok, message = running.get(f"oled {oled.name}", (False, "not started"))
+            said_da = "tjenesten viser på den" if ok else message
+            said_en = "the service shows on it" if ok else message
+            findings.append(Finding("oled", ok, f"OLED {oled.name} på {where}: {said_da}",
+                                    f"OLED {oled.name} on {where_en}: {said_en}"))  # fmt: skip
+            continue
         try:
             machine.open_oled(oled)
         except Exception as error:  # noqa: BLE001 - whatever luma raises is the finding
             text = describe_error(error)
             kind = type(error).__name__
-            if kind == "DeviceNotFoundError" or "No such file" in text:
+            if isinstance(error, ImportError):
+                da = (
+                    f"OLED {oled.name}: et bibliotek mangler ({text}): apt install "
+                    "python3-spidev python3-lgpio"
+                )
+                en = (f"OLED {oled.name}: a library is missing ({text}): apt install "
+                      "python3-spidev python3-lgpio")  # fmt: skip
+            elif kind == "DeviceNotFoundError" or "No such file" in text:
                 bus = "I2C" if oled.interface == "i2c" else "SPI"
                 da = (
                     f"OLED {oled.name}: {where} findes ikke ({text}). Slå {bus} til "
@@ -252,8 +306,12 @@ def check_gpio(config: Config, machine: Machine) -> list[Finding]:
     return [Finding("gpio", True, f"GPIO: {chips[0]} kan bruges", f"GPIO: {chips[0]} is usable")]
 
 
+SERVICE_STATE = Path("/var/lib/hotline")  # the unit's StateDirectory
+
+
 def check_disk(config: Config, machine: Machine) -> Finding:
-    where = Path(config.history.database).parent
+    # Outside the unit STATE_DIRECTORY is unset: the service's own place where it exists.
+    where = SERVICE_STATE if SERVICE_STATE.is_dir() else Path(config.history.database).parent
     while not where.exists() and where != where.parent:
         where = where.parent
     usage = machine.disk_usage(where)
@@ -285,7 +343,7 @@ async def examine(path: str, machine: Machine) -> tuple[Config | None, list[Find
     if config is None:
         return None, findings
     findings += await check_brokers(config)
-    findings.append(check_clock(machine))
+    findings.append(check_clock(config, machine))
     findings += check_oleds(config, machine)
     findings += check_sign(config, machine)
     findings += check_gpio(config, machine)
@@ -305,7 +363,26 @@ def report(findings: list[Finding], language: Language) -> str:
     return "\n".join(lines)
 
 
+def _as_service_user(args: argparse.Namespace) -> None:
+    """As root, look as the service does: its groups decide what it may open."""
+    runuser = shutil.which("runuser")
+    try:
+        pwd.getpwnam("hotline")
+    except KeyError:
+        return
+    if os.geteuid() != 0 or runuser is None or getattr(args, "as_root", False):
+        return
+    command = [runuser, "-u", "hotline", "--", sys.executable, "-m", "appliance", "doctor",
+               "--config", args.config]  # fmt: skip
+    command += ["--language", args.language] if args.language else []
+    command += ["--json"] if args.json else []
+    sys.stdout.flush()
+    os.execv(runuser, command)  # noqa: S606 - runuser with this program's own arguments
+
+
 def run_doctor(args: argparse.Namespace, machine: Machine | None = None) -> int:
+    if machine is None:
+        _as_service_user(args)
     config, findings = asyncio.run(examine(args.config, machine or Machine()))
     language: Language = args.language or (config.web.language if config else "da")
     if args.json:
@@ -321,4 +398,6 @@ def add_doctor_command(commands: argparse._SubParsersAction[argparse.ArgumentPar
     doctor.add_argument("--config", default="/etc/hotline/hotline.toml")
     doctor.add_argument("--language", choices=("da", "en"), help="default: the config's")
     doctor.add_argument("--json", action="store_true")
+    doctor.add_argument("--as-root", action="store_true",
+                        help="check as root (default: as the service user hotline)")  # fmt: skip
     doctor.set_defaults(handler=run_doctor)

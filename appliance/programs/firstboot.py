@@ -137,19 +137,42 @@ class SystemSettings:
     problems: tuple[str, ...]  # files that were left where they are, and why
 
 
+def _unquoted(value: str) -> str:
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value
+
+
 def _settings(text: str) -> dict[str, str]:
     pairs = {}
     for line in text.splitlines():
         key, sep, value = line.partition("=")
         if sep and not line.lstrip().startswith("#"):
-            pairs[key.strip().lower()] = value.strip().strip('"')
+            pairs[key.strip().lower()] = _unquoted(value)
     return pairs
 
 
 def _write(path: Path, text: str, mode: int = 0o644) -> None:
+    """Written with its mode from the first byte (a Wi-Fi password is never world-readable)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    path.chmod(mode)
+    temporary = path.with_name(path.name + ".new")
+    temporary.unlink(missing_ok=True)
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    os.fchmod(descriptor, mode)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(text)
+    temporary.replace(path)
+
+
+def _shredded(path: Path) -> None:
+    """Overwritten, then removed: a FAT partition keeps a deleted file's bytes."""
+    size = path.stat().st_size
+    with path.open("r+b") as file:
+        file.write(b"\0" * size)
+        file.flush()
+        os.fsync(file.fileno())
+    path.unlink()
 
 
 class _NotApplied(Exception):  # noqa: N818 - a technician's file to fix, not a failure
@@ -171,8 +194,8 @@ def _hostname(text: str, root: Path) -> tuple[str, tuple[str, ...]]:
 def _wifi(text: str, root: Path) -> tuple[str, tuple[str, ...]]:
     wifi = _settings(text)
     ssid, psk, country = wifi.get("ssid", ""), wifi.get("psk", ""), wifi.get("country", "DK")
-    if not 1 <= len(ssid.encode()) <= 32 or not 8 <= len(psk) <= 63:
-        raise _NotApplied("give ssid = (1-32 bytes) and psk = (8-63 characters)")
+    if not 1 <= len(ssid.encode()) <= 32 or not 8 <= len(psk.encode()) <= 63:
+        raise _NotApplied("give ssid = (1-32 bytes) and psk = (8-63 bytes)")
     if {'"', "\n", "\\"} & set(ssid + psk) or not COUNTRY.fullmatch(country.upper()):
         raise _NotApplied('no " or \\ in ssid and psk; the country as two letters')
     _write(
@@ -199,7 +222,7 @@ def _ssh_keys(text: str, root: Path) -> tuple[str, tuple[str, ...]]:
 
 def _timezone(text: str, root: Path) -> tuple[str, tuple[str, ...]]:
     zone = text.strip()
-    known = re.fullmatch(r"[A-Za-z_]+(?:/[A-Za-z_+-]+)*", zone)
+    known = re.fullmatch(r"[A-Za-z_]+(?:/[A-Za-z0-9_+-]+)*", zone)  # Etc/GMT+1; no ".."
     if not known or not (root / "usr/share/zoneinfo" / zone).is_file():
         raise _NotApplied(f"{zone[:64]!r} is no time zone (Europe/Copenhagen)")
     localtime = root / "etc/localtime"
@@ -209,8 +232,18 @@ def _timezone(text: str, root: Path) -> tuple[str, tuple[str, ...]]:
     return f"time zone {zone}", ()
 
 
+def _ntp(text: str, root: Path) -> tuple[str, tuple[str, ...]]:
+    servers = text.split()
+    if not servers or not all(re.fullmatch(r"[A-Za-z0-9.:-]{1,253}", s) for s in servers):
+        raise _NotApplied("give one or more NTP servers (names or addresses), space apart")
+    _write(root / "etc/systemd/timesyncd.conf.d/hotline.conf",
+           f"[Time]\nNTP={' '.join(servers)}\n")  # fmt: skip
+    return f"NTP {' '.join(servers)}", ("systemd-timesyncd.service",)
+
+
 SYSTEM_FILES = {
     "hostname.txt": _hostname,
+    "ntp.txt": _ntp,  # a closed network's own time servers
     "wifi.txt": _wifi,  # ssid =, psk =, country = (DK)
     "authorized_keys": _ssh_keys,  # SSH stays off without one
     "timezone.txt": _timezone,
@@ -228,8 +261,8 @@ def install_system(boot: Path, root: Path = Path("/")) -> SystemSettings:
         source = boot / name
         if not source.is_file():
             continue
-        try:
-            said, wanted = apply(source.read_text(encoding="utf-8"), root)
+        try:  # utf-8-sig: what Notepad saves
+            said, wanted = apply(source.read_text(encoding="utf-8-sig"), root)
         except _NotApplied as problem:
             problems.append(f"{name}: {problem}")
             continue
@@ -238,7 +271,7 @@ def install_system(boot: Path, root: Path = Path("/")) -> SystemSettings:
             continue
         done.append(said)
         units += wanted
-        source.unlink()
+        _shredded(source)
     report = boot / SYSTEM_ERROR_NAME
     if problems:
         report.write_text("\n".join(problems) + "\n", encoding="utf-8")
