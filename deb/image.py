@@ -209,44 +209,42 @@ SPIDEV = "rohm,dh2228fv"  # a compatible the kernel's spidev driver binds (upstr
 NEW_PHANDLE = 0x6F746C00  # "otl": far above dtc's own, which count up from 1
 
 
+# The nodes in the upstream DTBs of the Pi 3, 4 and Zero 2 W (the same unit addresses on
+# all three: no aliases for them there).
+I2C1 = "/soc/i2c@7e804000"  # GPIO 2/3, pins 3/5: on already upstream
+SPI0 = "/soc/spi@7e204000"  # GPIO 7-11, pins 19/21/23/24/26: off upstream
+SPI0_PINS = "/soc/gpio@7e200000/spi0_gpio7"
+
+
 def enable_hardware(firmware: Path) -> list[str]:
-    """I2C1 and SPI0 (a spidev on each chip select) switched on in every Pi DTB.
+    """I2C1 and SPI0 (a spidev on each chip select) switched on in every Pi DTB; returns
+    the DTBs changed.
 
     Debian's raspi-firmware carries the upstream kernel's DTBs and no overlays, so
     `dtoverlay=spi0-2cs` or `dtparam=spi=on` in config.txt do nothing; the nodes are set
-    here instead. The PL011 UART stays with Bluetooth (on a Pi 3 its pins are BT's): a
-    sign goes on a USB serial adapter (/dev/wallboard).
+    here instead. The PL011 UART stays with Bluetooth (on a Pi 3 and Zero 2 W its pins are
+    BT's): a sign goes on a USB serial adapter (/dev/wallboard).
     """
     changed = []
-    for dtb in sorted(firmware.glob("bcm27*-rpi-*.dtb")):
-        i2c = _fdt("fdtget", "-t", "s", dtb, "/aliases", "i2c1")
-        if i2c:
-            run("fdtput", "-t", "s", dtb, i2c, "status", "okay")
-        spi = _fdt("fdtget", "-t", "s", dtb, "/aliases", "spi0")
-        gpio = _fdt("fdtget", "-t", "s", dtb, "/aliases", "gpio") or _fdt(
-            "fdtget", "-t", "s", dtb, "/__symbols__", "gpio"
-        )
-        pins = f"{gpio}/spi0_gpio7" if gpio else None
-        if (
-            spi
-            and pins
-            and _fdt("fdtget", "-l", dtb, gpio)
-            and "spi0_gpio7" in (_fdt("fdtget", "-l", dtb, gpio) or "").split()
-        ):
-            phandle = _fdt("fdtget", "-t", "u", dtb, pins, "phandle")
-            if phandle is None:
-                phandle = str(NEW_PHANDLE)
-                run("fdtput", "-t", "u", dtb, pins, "phandle", phandle)
-            run("fdtput", "-t", "s", dtb, spi, "pinctrl-names", "default")
-            run("fdtput", "-t", "u", dtb, spi, "pinctrl-0", phandle)
-            run("fdtput", "-t", "s", dtb, spi, "status", "okay")
-            for select in (0, 1):
-                node = f"{spi}/spidev@{select}"
-                run("fdtput", "-c", dtb, node)
-                run("fdtput", "-t", "s", dtb, node, "compatible", SPIDEV)
-                run("fdtput", "-t", "u", dtb, node, "reg", str(select))
-                run("fdtput", "-t", "u", dtb, node, "spi-max-frequency", "10000000")
+    for dtb in sorted(firmware.glob("bcm2*-rpi-*.dtb")):  # bcm2837 (3, Zero 2), bcm2711 (4)
+        if _fdt("fdtget", "-t", "s", dtb, SPI0, "compatible") is None:
+            continue  # not a board with these nodes
+        run("fdtput", "-t", "s", dtb, I2C1, "status", "okay")
+        phandle = _fdt("fdtget", "-t", "u", dtb, SPI0_PINS, "phandle")
+        if phandle is None:  # unreferenced upstream: it gets one
+            phandle = str(NEW_PHANDLE)
+            run("fdtput", "-t", "u", dtb, SPI0_PINS, "phandle", phandle)
+        run("fdtput", "-t", "s", dtb, SPI0, "pinctrl-names", "default")
+        run("fdtput", "-t", "u", dtb, SPI0, "pinctrl-0", phandle)
+        run("fdtput", "-t", "s", dtb, SPI0, "status", "okay")
+        for select in (0, 1):
+            node = f"{SPI0}/spidev@{select}"
+            run("fdtput", "-p", "-t", "s", dtb, node, "compatible", SPIDEV)
+            run("fdtput", "-t", "u", dtb, node, "reg", str(select))
+            run("fdtput", "-t", "u", dtb, node, "spi-max-frequency", "10000000")
         changed.append(dtb.name)
+    if not changed:
+        raise RuntimeError(f"no Raspberry Pi device tree in {firmware}")
     return changed
 
 

@@ -13,6 +13,8 @@ have openssl || need="$need openssl"  # the TLS tests make their own certificate
 have debootstrap || need="$need debootstrap"
 have systemd-nspawn || need="$need systemd-container"
 have dpkg-deb || need="$need dpkg"
+# The image build's device trees are checked in make test (tests/test_image_build.py).
+have dtc || need="$need device-tree-compiler"
 [ -z "$need" ] && exit 0
 echo "Installing Debian packages:$need"
 sudo=""
