@@ -28,17 +28,7 @@ from appliance.core.contract import (
 )
 from appliance.core.errors import ConfigError, HotlineError
 from appliance.core.hours import COPENHAGEN
-from appliance.programs.broker_client import (
-    broker_options,
-    mqtt_for,
-    one_shot_options,
-    publish_once,
-)
 from appliance.programs.configuration import load_config
-from appliance.programs.doctor import add_doctor_command
-from appliance.programs.fleet_command import add_fleet_command
-from appliance.programs.history_export import add_export_command
-from appliance.programs.rota_commands import add_rota_commands
 
 log = logging.getLogger("hotline")
 
@@ -185,6 +175,8 @@ def parse_until(text: str, now: datetime) -> datetime:
 def _cmd_message(args: argparse.Namespace) -> int:
     if not IDENTIFIER.fullmatch(args.site):
         raise HotlineError(f"--site: {args.site!r} is not a site id (or 'all')")
+    from appliance.programs.broker_client import mqtt_for, publish_once  # noqa: PLC0415
+
     mqtt = mqtt_for(args)
     topic = Topics(mqtt.prefix).messages(args.site)
     if args.clear:
@@ -218,7 +210,9 @@ def _cmd_sign_emulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(everything: bool = True) -> argparse.ArgumentParser:
+    """The command line; without `everything`, only `run`: the service's process then holds
+    none of the tools' modules (most of a megabyte of code on a 512 MB Pi)."""
     parser = argparse.ArgumentParser(prog="hotline", description=__doc__)
     parser.add_argument("--version", action="version", version=f"hotline {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
@@ -227,6 +221,13 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the appliance")
     run.add_argument("--config", required=True, help="the appliance's TOML config")
     run.set_defaults(handler=_cmd_run)
+    if not everything:
+        return parser
+    # noqa'd below: the tools' modules load only for the tools (see above).
+    from appliance.programs.broker_client import broker_options, one_shot_options  # noqa: PLC0415
+    from appliance.programs.doctor import add_doctor_command  # noqa: PLC0415
+    from appliance.programs.fleet_command import add_fleet_command  # noqa: PLC0415
+    from appliance.programs.rota_commands import add_rota_commands  # noqa: PLC0415
 
     check = commands.add_parser("check-config", help="explain every mistake in a config")
     check.add_argument("config")
@@ -260,6 +261,8 @@ def _add_tool_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     """The commands around the appliance: history, sign emulator, demo."""
     history = commands.add_parser("history", help="the local history")
     history_commands = history.add_subparsers(dest="history_command", required=True)
+    from appliance.programs.history_export import add_export_command  # noqa: PLC0415
+
     add_export_command(history_commands)
 
     sign = commands.add_parser("sign", help="the LED sign")
@@ -300,7 +303,9 @@ def _add_tool_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    command = next((word for word in words if not word.startswith("-")), None)
+    args = _parser(everything=command != "run").parse_args(words)
     _setup_logging(args.verbose)
     try:
         return int(args.handler(args))
