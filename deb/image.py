@@ -303,9 +303,9 @@ def build(deb: Path, out: Path) -> Path:
         no_services = root / "usr/sbin/policy-rc.d"
         no_services.write_text("#!/bin/sh\nexit 101\n")
         no_services.chmod(0o755)
-        with Mounted(root):  # offline: every dependency is in stage 1
+        with Mounted(root):  # offline: every dependency is in stage 1 (dpkg says if not)
             # (in the chroot's /tmp, put there just above)
-            chroot(root, *APT_INSTALL, "--no-download", f"/tmp/{deb.name}")  # noqa: S108
+            chroot(root, "dpkg", "--force-confold", "-i", f"/tmp/{deb.name}")  # noqa: S108
         no_services.unlink()
         (root / "tmp" / deb.name).unlink()
         configure(root)

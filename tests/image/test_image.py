@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -98,7 +99,7 @@ class Machine:
              "-drive", f"file={self.card},format=raw,if=none,id=card",
              "-device", "virtio-blk-pci,drive=card",
              "-netdev", f"user,id=net,hostfwd=tcp:127.0.0.1:{self.web_port}-:8080",
-             "-device", "virtio-net-pci,netdev=net",
+             "-device", "virtio-net-pci,netdev=net,romfile=",  # no PXE ROM: it boots a kernel
              "-device", "virtio-gpu-pci,xres=1280,yres=720", "-display", "none",
              "-serial", f"file:{self.console}", "-qmp", f"unix:{self.qmp_path},server,nowait",
              "-no-reboot"],
@@ -106,7 +107,11 @@ class Machine:
         )  # fmt: skip
 
     def said(self, text: str) -> bool:
-        return self.console.exists() and text in self.console.read_text(errors="replace")
+        """Whether the console printed `text` (systemd's colours taken out)."""
+        if not self.console.exists():
+            return False
+        printed = re.sub(r"\x1b\[[0-9;]*m", "", self.console.read_text(errors="replace"))
+        return text in printed
 
     def qmp(self, command: str, **arguments: Any) -> dict[str, Any]:
         with socket.socket(socket.AF_UNIX) as connection:
