@@ -94,8 +94,10 @@ class Machine:
         self.process = subprocess.Popen(
             [QEMU, "-M", "virt", "-cpu", "cortex-a53", "-smp", "2", "-m", "1536",
              "-kernel", str(self.work / "vmlinuz"), "-initrd", str(self.work / "initrd.img"),
+             # The journal on the console too: systemd logs "Started hotline.service"
+             # when the appliance said READY (Type=notify), after boot's status lines end.
              "-append", "root=LABEL=RASPIROOT rw rootwait console=ttyAMA0 "
-                        "systemd.show_status=1",
+                        "systemd.show_status=1 systemd.journald.forward_to_console=1",
              "-drive", f"file={self.card},format=raw,if=none,id=card",
              "-device", "virtio-blk-pci,drive=card",
              "-netdev", f"user,id=net,hostfwd=tcp:127.0.0.1:{self.web_port}-:8080",
