@@ -22,7 +22,7 @@ unit: $(VENV)/.dev
 	$(BIN)/pytest --ignore=tests/system --ignore=tests/pbx
 
 # The Debian package on a booted Debian bookworm under systemd-nspawn (root; cached root fs).
-system-test: system-deps $(VENV)/.dev
+system-test: system-deps image-deps $(VENV)/.dev
 	$(BIN)/pytest -rs tests/system
 
 # The bridge against a real Asterisk 22 (Debian sid's) in a chroot, real calls through AMI

@@ -333,6 +333,8 @@ def test_upgrade_keeps_config_and_history_and_purge_removes_them(container: Cont
         assert container.sh(f"test -e {gone}").returncode != 0, gone
 
 
+# Cold, stage 1 is debootstrapped and configured under emulation first (about 30 minutes).
+@pytest.mark.timeout(3000)
 def test_the_arm64_package_boots_in_an_arm64_container(tmp_path: Path) -> None:
     """The Pi's own build on the image's own root (deb/image.py's stage 1, cached), booted
     under systemd-nspawn with qemu-user through binfmt_misc: READY, a STATUS, /healthz."""
