@@ -19,7 +19,7 @@ typecheck: $(VENV)/.dev
 	$(BIN)/mypy
 
 unit: $(VENV)/.dev
-	$(BIN)/pytest --ignore=tests/system --ignore=tests/pbx
+	$(BIN)/pytest --ignore=tests/system --ignore=tests/pbx --ignore=tests/image
 
 # The Debian package on a booted Debian bookworm under systemd-nspawn (root; cached root fs).
 system-test: system-deps image-deps $(VENV)/.dev
