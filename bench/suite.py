@@ -381,7 +381,7 @@ async def run(soak_s: float, out: Path) -> list[list[str]]:
     reader = asyncio.create_task(pty.serve())
     port = free_port()
     config = work / "hotline.toml"
-    config.write_text(config_text(broker, port, pty.device, work))
+    config.write_text(config_text(broker, port, pty.path, work))
     rows: list[list[str]] = []
     results: dict[str, Any] = {}
     await evening(broker)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import os
+import select
 import termios
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,16 @@ import pytest
 import serial
 from PIL import Image
 
+from appliance.core.clock import SystemClock
 from appliance.core.config import SignConfig
 from appliance.core.contract import Topics
+from appliance.core.health import Outputs
 from appliance.drivers.serial_sign import SignLine, SignLineError
+from appliance.features.sign_output import SignDriver
 from appliance.programs.service import Appliance
 from appliance.programs.sign_emulator import PtySign, SignEmulator
-from tests.conftest import make_config, running
+from appliance.runtime.latest import Latest
+from tests.conftest import make_config, running, until
 from tests.support import payloads
 from tests.support.mosquitto import Mosquitto
 from wallboard.sign import alpha
@@ -138,12 +143,6 @@ def test_ticker_scrolls_after_the_numbers() -> None:
     assert screens[1].text == "Personalemoede kl. 21.30"
 
 
-async def until(condition: Callable[[], bool], timeout: float = 10) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.02)  # polling a driver's state under a deadline
-
-
 async def wait_for_screen(emulator: SignEmulator, text: str, timeout: float = 10) -> None:
     try:
         async with asyncio.timeout(timeout):
@@ -193,6 +192,49 @@ async def test_sign_end_to_end_survives_unplug_and_replug(
         assert app.outputs.states["sign"][0] is True
     serving.cancel()
     pty.close()
+
+
+async def test_a_retry_never_writes_into_the_pty_that_took_the_old_number() -> None:
+    """pty numbers are reused at once; the emulator's port is a link that goes with it."""
+    emulator = SignEmulator()
+    pty = PtySign(emulator)
+    serving = asyncio.create_task(pty.serve())
+    views = Latest(view(waiting=2))
+    outputs = Outputs()
+    driver = SignDriver(SignConfig(port=pty.path), views, SystemClock(), outputs)
+    driving = asyncio.create_task(driver.run())
+    try:
+        await wait_for_screen(emulator, "VENTER 2")
+        number = pty.device
+        serving.cancel()
+        pty.close()  # unplugged
+        views.publish(view(waiting=3))  # the driver's write fails and it lets go of the pty
+        await until(lambda: outputs.states["sign"][0] is False)
+        other, other_slave = await _pty_numbered(number)  # someone else's, same number
+        try:
+            retries = outputs.failures["sign"]
+            await until(lambda: outputs.failures["sign"] >= retries + 2, timeout=15)
+            assert driver.opened == 1
+            assert select.select([other], [], [], 0)[0] == []  # not a byte for it
+        finally:
+            os.close(other)
+            os.close(other_slave)
+    finally:
+        driving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await driving
+
+
+async def _pty_numbered(device: str) -> tuple[int, int]:
+    """A new pty once the kernel hands out `device` again (it gives the lowest free)."""
+    async with asyncio.timeout(10):
+        while True:
+            master, slave = os.openpty()
+            if os.ttyname(slave) == device:
+                return master, slave
+            os.close(master)
+            os.close(slave)
+            await asyncio.sleep(0.05)  # the driver's closing of the old one, in its thread
 
 
 async def test_a_port_that_vanishes_while_being_set_up_is_a_sign_line_error() -> None:

@@ -174,7 +174,7 @@ class Demo:
             language=language,
             closed=closed,
             state_dir=self.state_dir,
-            sign_port=self.sign_line.device,
+            sign_port=self.sign_line.path,
         )
         self.pins = MockFactory(pin_class=MockPWMPin)  # RGB LEDs dim by PWM
         self.appliance = Appliance(

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import sys
+import tempfile
 import tty
 from pathlib import Path
 from typing import NoReturn, TextIO
@@ -55,22 +56,32 @@ class SignEmulator:
 
 
 class PtySign:
-    """The emulator's end of a pty pair; the appliance opens `path` as its serial port."""
+    """The emulator's end of a pty pair; the appliance opens `path` as its serial port.
+
+    `path` is always a symlink (`link`, or one in a private directory), never the
+    /dev/pts/N behind it: pty numbers are reused as soon as a pty closes, and an appliance
+    still retrying the old number would write into whoever's pty got it next (seen: a
+    finished benchmark's appliance painting INGEN DATA on the demo's sign). The link goes
+    with this pty, so a retry finds nothing there.
+    """
 
     def __init__(self, emulator: SignEmulator, link: Path | None = None) -> None:
         self.emulator = emulator
         self.master, self._slave = os.openpty()
         tty.setraw(self._slave)  # bytes pass unchanged: no CR/LF translation, no echo
         self.device = os.ttyname(self._slave)
+        self._private: Path | None = None
+        if link is None:
+            self._private = Path(tempfile.mkdtemp(prefix="hotline-sign-"))
+            link = self._private / "sign"
         self.link = link
-        if link is not None:
-            with contextlib.suppress(FileNotFoundError):
-                link.unlink()
-            link.symlink_to(self.device)
+        with contextlib.suppress(FileNotFoundError):
+            self.link.unlink()
+        self.link.symlink_to(self.device)
 
     @property
     def path(self) -> str:
-        return str(self.link or self.device)
+        return str(self.link)
 
     def _readable(self) -> None:
         try:
@@ -93,9 +104,11 @@ class PtySign:
         for fd in (self.master, self._slave):
             with contextlib.suppress(OSError):
                 os.close(fd)
-        if self.link is not None:
-            with contextlib.suppress(FileNotFoundError):
-                self.link.unlink()
+        with contextlib.suppress(FileNotFoundError):
+            self.link.unlink()
+        if self._private is not None:
+            with contextlib.suppress(OSError):
+                self._private.rmdir()
 
 
 async def serve_tcp(emulator: SignEmulator, host: str, port: int) -> NoReturn:
