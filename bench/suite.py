@@ -91,17 +91,36 @@ driver = "dummy"
 {always_open_toml()}"""
 
 
+def service_environment(work: Path) -> dict[str, str]:
+    """The environment systemd/hotline.service gives the appliance (on mock pins), with
+    its compiled-file cache in `work`."""
+    unit = (Path(__file__).parent.parent / "systemd/hotline.service").read_text()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    for line in unit.splitlines():
+        if line.startswith("Environment="):
+            key, _, value = line.removeprefix("Environment=").partition("=")
+            env[key] = value
+    return env | {"PYTHONPYCACHEPREFIX": str(work / "pycache"), "GPIOZERO_PIN_FACTORY": "mock"}
+
+
+async def compile_ahead(work: Path) -> None:
+    """What the package's postinst does: the service's modules compiled into its cache."""
+    compiling = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", f"import appliance.programs.service, {', '.join(LIBRARIES)}",
+        env=service_environment(work), stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    await compiling.wait()
+
+
 class Appliance:
-    """The appliance under test, as its own process."""
+    """The appliance under test, as its own process, as systemd/hotline.service runs it."""
 
     def __init__(self, config: Path, port: int) -> None:
         self.port = port
-        # As systemd/hotline.service runs it (but on mock pins).
-        env = os.environ | {"GPIOZERO_PIN_FACTORY": "mock", "MALLOC_ARENA_MAX": "2"}
         self.started = time.perf_counter()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "appliance", "run", "--config", str(config)],
-            env=env,
+            env=service_environment(config.parent),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -153,15 +172,16 @@ LIBRARIES = ("aiohttp.web", "aiomqtt", "msgspec", "sqlite_utils", "PIL.ImageDraw
              "luma.oled.device", "gpiozero", "serial", "zoneinfo")  # fmt: skip
 
 
-async def libraries_rss() -> float:
-    """Baseline: a Python process that has imported the appliance's libraries, and no more."""
+async def libraries_rss(work: Path) -> float:
+    """Baseline: a Python process that has imported the appliance's libraries, and no more
+    (in the service's environment, compiled ahead like the appliance)."""
     code = f"import {', '.join(LIBRARIES)}\n" + (
         "print(next(int(line.split()[1]) for line in open('/proc/self/status') "
         "if line.startswith('VmRSS:')) / 1024)"
     )
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-c", code, stdout=asyncio.subprocess.PIPE,
-        env=os.environ | {"MALLOC_ARENA_MAX": "2"},
+        env=service_environment(work),
     )  # fmt: skip
     out, _ = await process.communicate()
     return float(out)
@@ -385,14 +405,9 @@ async def run(soak_s: float, out: Path) -> list[list[str]]:
     rows: list[list[str]] = []
     results: dict[str, Any] = {}
     await evening(broker)
-    # As installed by the package (pip compiles on install), not compiling at every start.
-    compiling = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "compileall", "-q", "appliance", "wallboard",
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    await compiling.wait()
+    await compile_ahead(work)  # as installed by the package, not compiling at every start
     baseline_start = statistics.median([await bare_server_start() for _ in range(3)])
-    results["rss_libraries_mb"] = rss_libraries = await libraries_rss()
+    results["rss_libraries_mb"] = rss_libraries = await libraries_rss(work)
     starts, size = [], 0
     for _ in range(2):  # two starts and stops; the third one stays for the rest
         probe = Appliance(config, port)

@@ -37,8 +37,8 @@ PACKAGES = [
     "wpasupplicant", "systemd-resolved", "systemd-timesyncd", "openssh-server",
     "cloud-guest-utils", "e2fsprogs", "dosfstools", "iproute2", "netbase", "kmod",
     "python3", "python3-venv", "curl", "less", "nano", "i2c-tools",
+    # cage 0.1.4 exits without an Xwayland binary, even though Chromium speaks Wayland itself
     "cage", "xwayland", "chromium", "fonts-dejavu-core", "seatd", "libpam-systemd",
-    # cage 0.1.4 exits without an Xwayland binary even though Chromium speaks Wayland itself
     "python3-spidev",  # SPI OLEDs: luma's spidev has no wheel (GPIO's lgpio is in the package)
 ]  # fmt: skip
 # Settings made before the packages: dpkg keeps ours (--force-confold), never asks.

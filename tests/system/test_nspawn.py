@@ -285,6 +285,18 @@ def test_the_service_is_ready_with_a_status_and_health(container: Container) -> 
     assert board["queues"][0]["waiting"] == 3
 
 
+def test_the_service_runs_optimised_from_its_own_compiled_cache(container: Container) -> None:
+    """-OO (3 MB less): postinst compiled the service and the standard library for it."""
+    environ = container.sh(f"cat /proc/{container.unit()['MainPID']}/environ").stdout
+    assert "PYTHONOPTIMIZE=2" in environ.split("\0")
+    cache = "/var/cache/hotline/pycache"
+    for module in ("opt/hotline/venv/lib/python3.11/site-packages/appliance/programs/service",
+                   "usr/lib/python3.11/asyncio/base_events"):  # fmt: skip
+        compiled = f"{cache}/{module}.cpython-311.opt-2.pyc"
+        assert container.sh(f"test -s {compiled}").returncode == 0, compiled
+    assert container.sh(f"stat -c %U {cache}").stdout.strip() == "hotline"
+
+
 def _restarted(container: Container, before: dict[str, str], count: int) -> dict[str, str]:
     def done() -> dict[str, str] | None:
         unit = container.unit()
@@ -307,11 +319,12 @@ def test_kill_9_and_a_wedged_loop_are_restarted(container: Container) -> None:
     assert "Watchdog timeout" in journal
 
 
-def test_the_service_writes_only_its_state_directory(container: Container) -> None:
+def test_the_service_writes_only_its_state_and_cache_directories(container: Container) -> None:
     pid = container.unit()["MainPID"]
     ids = container.sh("id -u hotline; id -g hotline").stdout.split()
     as_service = f"nsenter -t {pid} -m -S {ids[0]} -G {ids[1]} --"
-    assert container.sh(f"{as_service} touch /var/lib/hotline/probe").returncode == 0
+    for inside in ("/var/lib/hotline/probe", "/var/cache/hotline/probe"):
+        assert container.sh(f"{as_service} touch {inside}").returncode == 0, inside
     for outside in ("/etc/hotline/probe", "/opt/hotline/probe", "/usr/probe", "/root/probe"):
         result = container.sh(f"{as_service} touch {outside}")
         assert result.returncode != 0, outside
@@ -329,7 +342,7 @@ def test_upgrade_keeps_config_and_history_and_purge_removes_them(container: Cont
     assert container.sh("test -s /var/lib/hotline/hotline.db").returncode == 0
     wait_for(lambda: container.unit()["ActiveState"] == "active", "active after upgrade", 30)
     container.sh("dpkg --purge hotline", check=True)
-    for gone in ("/etc/hotline", "/var/lib/hotline", "/opt/hotline"):
+    for gone in ("/etc/hotline", "/var/lib/hotline", "/opt/hotline", "/var/cache/hotline"):
         assert container.sh(f"test -e {gone}").returncode != 0, gone
 
 
