@@ -35,7 +35,7 @@ deb: $(VENV)/.dev
 	$(BIN)/python deb/build.py --arch $(or $(ARCH),arm64)
 
 # The SD-card image, dist/hotline-<version>-raspi-arm64.img.xz (root; stage 1, the root
-# with kernel, firmware and kiosk, is cached in /var/cache/hotline/image by its inputs).
+# with kernel, firmware and kiosk, is cached in /var/cache/hotline-build/image by its inputs).
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 image: image-deps $(VENV)/.dev
 	$(BIN)/python deb/build.py --arch arm64

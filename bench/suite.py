@@ -15,6 +15,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -106,7 +107,7 @@ def service_environment(work: Path) -> dict[str, str]:
 async def compile_ahead(work: Path) -> None:
     """What the package's postinst does: the service's modules compiled into its cache."""
     compiling = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", f"import appliance.programs.service, {', '.join(LIBRARIES)}",
+        sys.executable, "-m", "appliance.programs.precompile",
         env=service_environment(work), stdout=subprocess.DEVNULL,
     )  # fmt: skip
     await compiling.wait()
@@ -394,6 +395,13 @@ def print_table(rows: list[list[str]], written: Path) -> None:
 
 async def run(soak_s: float, out: Path) -> list[list[str]]:
     work = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
+    try:
+        return await _run(work, soak_s, out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # the broker's files, the compiled cache
+
+
+async def _run(work: Path, soak_s: float, out: Path) -> list[list[str]]:
     broker = Mosquitto(work / "broker", extra_config="max_queued_messages 0\n")
     broker.start()
     emulator = SignEmulator()

@@ -10,7 +10,7 @@ mkfs.vfat and mcopy, the root (RASPIROOT) with `mkfs.ext4 -d`, and the partition
 with sfdisk.
 
 Stage 1 (the root with its kernel, firmware, kiosk and tools; the initramfs under
-emulation is the slow part) is cached in /var/cache/hotline/image by a hash of its
+emulation is the slow part) is cached in /var/cache/hotline-build/image by a hash of its
 inputs. Stage 2 (the package, the settings, the partitions) takes about a minute or two.
 """
 
@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CACHE = Path(os.environ.get("HOTLINE_IMAGE_CACHE", "/var/cache/hotline/image"))
+CACHE = Path(os.environ.get("HOTLINE_IMAGE_CACHE", "/var/cache/hotline-build/image"))
 MIRROR = "http://deb.debian.org/debian"
 SUITE = "bookworm"
 # debootstrap's part: enough for apt and systemd to run in the chroot.

@@ -238,7 +238,8 @@ def test_kill_9_right_after_a_press_loses_nothing_recorded(
         f'[history]\nstate_dir = "{tmp_path}"\n' + desk_config('agent = "a1"', oled=False)
     )
     # -OO as systemd/hotline.service runs it: without asserts and docstrings.
-    env = os.environ | {"GPIOZERO_PIN_FACTORY": "mock", "PYTHONOPTIMIZE": "2"}
+    optimised = {"PYTHONOPTIMIZE": "2", "PYTHONPYCACHEPREFIX": str(tmp_path / "pycache")}
+    env = os.environ | {"GPIOZERO_PIN_FACTORY": "mock"} | optimised
     with subprocess.Popen(
         [sys.executable, "-m", "appliance", "run", "--config", str(config_file)],
         env=env,

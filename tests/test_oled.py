@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import pytest
+from luma.core.device import dummy
 from luma.core.interface.serial import noop
 from luma.oled.device import sh1106, ssd1306, ssd1309, ssd1322
 from PIL import Image, ImageChops
@@ -13,7 +14,7 @@ from PIL import Image, ImageChops
 from appliance.core.clock import FakeClock
 from appliance.core.config import DesksConfig, OledConfig
 from appliance.core.health import Outputs
-from appliance.drivers.oled import DIM
+from appliance.drivers.oled import DIM, OledDevice
 from appliance.features.desk_displays import NO_SCREEN, OledOutput
 from appliance.runtime.backoff import Backoff
 from appliance.runtime.latest import Latest
@@ -126,6 +127,15 @@ def test_real_drivers_take_the_frames(driver: type, size: str) -> None:
         assert sent == blank  # every pixel of the frame, 1 bit each
     device.display(render("paused", size).convert(device.mode))
     assert isinstance(noop(), object)
+
+
+async def test_a_frame_of_another_size_is_refused_without_luma_s_assert() -> None:
+    """luma checks the frame's size with an assert, which -OO (hotline.service) removes."""
+    with ThreadPoolExecutor(1) as thread:
+        device = OledDevice(dummy(width=128, height=64, mode="1"), thread)
+        with pytest.raises(ValueError, match="a 128x32 frame for a 128x64 display"):
+            await device.show(Image.new("1", (128, 32)))
+        await device.show(Image.new("1", (128, 64)))
 
 
 class FlakyDevice:

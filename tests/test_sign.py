@@ -8,6 +8,7 @@ import io
 import os
 import select
 import termios
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -210,31 +211,36 @@ async def test_a_retry_never_writes_into_the_pty_that_took_the_old_number() -> N
         pty.close()  # unplugged
         views.publish(view(waiting=3))  # the driver's write fails and it lets go of the pty
         await until(lambda: outputs.states["sign"][0] is False)
-        other, other_slave = await _pty_numbered(number)  # someone else's, same number
-        try:
+        async with _pty_numbered(number) as other:  # someone else's, on the same number
             retries = outputs.failures["sign"]
             await until(lambda: outputs.failures["sign"] >= retries + 2, timeout=15)
             assert driver.opened == 1
             assert select.select([other], [], [], 0)[0] == []  # not a byte for it
-        finally:
-            os.close(other)
-            os.close(other_slave)
     finally:
-        driving.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await driving
+        pty.close()
+        for task in (serving, driving):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
-async def _pty_numbered(device: str) -> tuple[int, int]:
-    """A new pty once the kernel hands out `device` again (it gives the lowest free)."""
-    async with asyncio.timeout(10):
-        while True:
-            master, slave = os.openpty()
-            if os.ttyname(slave) == device:
-                return master, slave
-            os.close(master)
-            os.close(slave)
-            await asyncio.sleep(0.05)  # the driver's closing of the old one, in its thread
+@contextlib.asynccontextmanager
+async def _pty_numbered(device: str) -> AsyncIterator[int]:
+    """A new pty's master once the kernel hands out `device` again (it gives the lowest
+    free number: the others taken meanwhile are held until then, so they cannot be it)."""
+    held: list[int] = []
+    try:
+        async with asyncio.timeout(10):
+            while True:
+                master, slave = os.openpty()
+                held += [master, slave]
+                if os.ttyname(slave) == device:
+                    break
+                await asyncio.sleep(0.05)  # the driver's closing of the old one, in its thread
+        yield master
+    finally:
+        for fd in held:
+            os.close(fd)
 
 
 async def test_a_port_that_vanishes_while_being_set_up_is_a_sign_line_error() -> None:

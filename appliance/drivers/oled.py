@@ -132,6 +132,10 @@ class OledDevice:
         if contrast != self._contrast:
             self._device.contrast(contrast)
             self._contrast = contrast
+        if image.size != self.size:  # luma's own check is an assert, gone under -OO
+            raise ValueError(
+                f"a {image.width}x{image.height} frame for a {self.size[0]}x{self.size[1]} display"
+            )
         self._device.display(image.convert(self._device.mode))
 
     async def show(

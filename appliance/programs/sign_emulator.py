@@ -70,6 +70,7 @@ class PtySign:
         self.master, self._slave = os.openpty()
         tty.setraw(self._slave)  # bytes pass unchanged: no CR/LF translation, no echo
         self.device = os.ttyname(self._slave)
+        self._closed = False
         self._private: Path | None = None
         if link is None:
             self._private = Path(tempfile.mkdtemp(prefix="hotline-sign-"))
@@ -100,15 +101,18 @@ class PtySign:
             loop.remove_reader(self.master)
 
     def close(self) -> None:
-        """Unplug: the appliance's next write to this port fails."""
-        for fd in (self.master, self._slave):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        """Unplug: the appliance's next write to this port fails, its reopen finds nothing."""
+        if self._closed:
+            return  # a second close must not close fd numbers that others have now
+        self._closed = True
         with contextlib.suppress(FileNotFoundError):
-            self.link.unlink()
+            self.link.unlink()  # first: the pty's number is free once its fds are closed
         if self._private is not None:
             with contextlib.suppress(OSError):
                 self._private.rmdir()
+        for fd in (self.master, self._slave):
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 async def serve_tcp(emulator: SignEmulator, host: str, port: int) -> NoReturn:
@@ -146,15 +150,20 @@ async def emulate(link: Path | None, listen: tuple[str, int] | None) -> None:
     """`hotline sign emulate`: run until stopped, redrawing on every change."""
     emulator = SignEmulator()
     colour = sys.stdout.isatty()
-    async with asyncio.TaskGroup() as group:
-        if listen is not None:
-            group.create_task(serve_tcp(emulator, *listen))
-            print(f'Sign emulator listening: [sign] port = "socket://{listen[0]}:{listen[1]}"')
-        else:
-            pty = PtySign(emulator, link)
-            group.create_task(pty.serve())
-            print(f'Sign emulator on a pty: [sign] port = "{pty.path}"', flush=True)
-        seen = 0
-        while True:
-            seen, screens = await emulator.shown.wait_newer(seen)
-            draw(screens, sys.stdout, colour)
+    pty = PtySign(emulator, link) if listen is None else None
+    try:
+        async with asyncio.TaskGroup() as group:
+            if pty is None:
+                assert listen is not None
+                group.create_task(serve_tcp(emulator, *listen))
+                print(f'Sign emulator listening: [sign] port = "socket://{listen[0]}:{listen[1]}"')
+            else:
+                group.create_task(pty.serve())
+                print(f'Sign emulator on a pty: [sign] port = "{pty.path}"', flush=True)
+            seen = 0
+            while True:
+                seen, screens = await emulator.shown.wait_newer(seen)
+                draw(screens, sys.stdout, colour)
+    finally:
+        if pty is not None:
+            pty.close()  # its link goes with it: no appliance writes into a reused pty

@@ -17,7 +17,7 @@ import subprocess
 import time
 from pathlib import Path
 
-CACHE = Path("/var/cache/hotline/pbx")
+CACHE = Path("/var/cache/hotline-build/pbx")
 ROOT = CACHE / "sid-asterisk-v1"  # a new name when what is installed changes
 MODULES = (
     "pbx_config.so",  # extensions.conf
