@@ -17,11 +17,14 @@ inputs. Stage 2 (the package, the settings, the partitions) takes about a minute
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import shutil
 import subprocess
 import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,6 +54,14 @@ FAT_MB = 256
 
 def run(*command: str | Path, env: dict[str, str] | None = None, **kwargs: object) -> None:
     subprocess.run([str(part) for part in command], check=True, env=env, **kwargs)  # type: ignore[call-overload]
+
+
+@contextlib.contextmanager
+def step(what: str) -> Iterator[None]:
+    """Say how long each part of the build took (the slow ones run under emulation)."""
+    started = time.monotonic()
+    yield
+    print(f"image: {what} took {time.monotonic() - started:.0f} s", flush=True)
 
 
 def chroot(root: Path, *command: str) -> None:
@@ -299,21 +310,25 @@ def build(deb: Path, out: Path) -> Path:
     work = Path(tempfile.mkdtemp(dir=CACHE, prefix="stage2-"))
     try:
         root = work / "root"
-        run("cp", "-a", base, root)
+        with step("copying stage 1"):
+            run("cp", "-a", base, root)
         shutil.copyfile(deb, root / "tmp" / deb.name)
         no_services = root / "usr/sbin/policy-rc.d"
         no_services.write_text("#!/bin/sh\nexit 101\n")
         no_services.chmod(0o755)
-        with Mounted(root):  # offline: every dependency is in stage 1 (dpkg says if not)
+        # Offline: every dependency is in stage 1 (dpkg says if not).
+        with step("installing the package"), Mounted(root):
             # (in the chroot's /tmp, put there just above)
             chroot(root, "dpkg", "--force-confold", "-i", f"/tmp/{deb.name}")  # noqa: S108
         no_services.unlink()
         (root / "tmp" / deb.name).unlink()
         configure(root)
-        assemble(root, work, image)
+        with step("the partitions"):
+            assemble(root, work, image)
     finally:
         remove_tree(work)
-    run("xz", "-T0", "-1", "--keep", "--force", image)  # -1: minutes sooner, a few % larger
+    with step("compressing"):
+        run("xz", "-T0", "-1", "--keep", "--force", image)  # -1: minutes sooner, a few % larger
     return image.with_suffix(".img.xz")
 
 
