@@ -263,7 +263,8 @@ def test_the_image_boots_takes_its_config_serves_and_shows_the_wallboard(
             # The wallboard's own colours, not a console's greys: its dark blue ground
             # (style.css) over most of the screen, and colour (not grey) somewhere.
             small = machine.screen().resize((64, 36))
-            pixels = list(small.getdata())
+            data = small.tobytes()
+            pixels = [tuple(data[i : i + 3]) for i in range(0, len(data), 3)]
             ground = sum(1 for r, g, b in pixels if b > r + 5 and r < 60 and g < 70)
             coloured = sum(1 for r, g, b in pixels if max(r, g, b) - min(r, g, b) > 60)
             return ground > len(pixels) // 3 and coloured > 0
