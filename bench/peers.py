@@ -87,20 +87,22 @@ def bare(host: str, port: int, prefix: str, count: int) -> None:
         async with aiomqtt.Client(host, port) as client:
             await client.subscribe([(f"{prefix}/queues/+", 0), (f"{prefix}/agents/+", 0)])
             print("ready", flush=True)
-            received, first = 0, 0.0
+            received, first, cpu0 = 0, 0.0, 0.0
             async with asyncio.timeout(300):
                 async for message in client.messages:
                     if not received:
-                        first = time.perf_counter()
+                        first, cpu0 = time.perf_counter(), time.process_time()
                     json.loads(message.payload)  # type: ignore[arg-type]
                     received += 1
                     if received >= count:
                         break
             elapsed = time.perf_counter() - first
+            cpu = time.process_time() - cpu0
             return {
                 "received": received,
                 "seconds": round(elapsed, 3),
                 "rate": round(received / elapsed) if elapsed else None,
+                "cpu_s_per_1000": cpu / received * 1000 if received else None,
             }
 
     print(json.dumps(asyncio.run(listen())), flush=True)
