@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import re
@@ -92,16 +93,30 @@ driver = "dummy"
 {always_open_toml()}"""
 
 
-def service_environment(work: Path) -> dict[str, str]:
-    """The environment systemd/hotline.service gives the appliance (on mock pins), with
-    its compiled-file cache in `work`."""
+@functools.cache
+def _unit_environment() -> dict[str, str]:
+    """The `Environment=` lines of systemd/hotline.service, read once."""
     unit = (Path(__file__).parent.parent / "systemd/hotline.service").read_text()
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env = {}
     for line in unit.splitlines():
         if line.startswith("Environment="):
             key, _, value = line.removeprefix("Environment=").partition("=")
             env[key] = value
-    return env | {"PYTHONPYCACHEPREFIX": str(work / "pycache"), "GPIOZERO_PIN_FACTORY": "mock"}
+    return env
+
+
+def service_environment(work: Path) -> dict[str, str]:
+    """The environment systemd/hotline.service gives the appliance (on mock pins), with
+    its compiled-file cache in `work`."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return (
+        env
+        | _unit_environment()
+        | {
+            "PYTHONPYCACHEPREFIX": str(work / "pycache"),
+            "GPIOZERO_PIN_FACTORY": "mock",
+        }
+    )
 
 
 async def compile_ahead(work: Path) -> None:
